@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/* libpidvisor: all public headers. */
+#include <pidvisor/error.h>
+#include <pidvisor/process.h>
+#include <pidvisor/spawn.h>

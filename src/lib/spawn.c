@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/* pv_spawn: clone3(CLONE_PIDFD), with everything prepared in the parent.
+ *
+ * The child runs on a copy of the parent's memory (clone3 without CLONE_VM, i.e. fork
+ * semantics) and makes only raw system calls until execve.  It must not call anything
+ * that takes a lock or allocates: the parent may have other threads, whose locks were
+ * copied in whatever state they were.  That is also why credentials are changed with
+ * raw syscalls: glibc's setresuid() broadcasts to every thread it knows of, and the
+ * child's copy of that list names threads that do not exist in it. */
+#include <pidvisor/spawn.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+extern char **environ;
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* The setup steps, in the order the child makes them; reported with the errno. */
+enum step {
+        STEP_SIGNALS = 1,
+        STEP_SETSID,
+        STEP_FD_MOVE,
+        STEP_FD_PLACE,
+        STEP_FD_CLOSE,
+        STEP_CLOSE_RANGE,
+        STEP_RLIMIT,
+        STEP_CHDIR,
+        STEP_SETGROUPS,
+        STEP_SETGID,
+        STEP_SETUID,
+        STEP_EXECVE,
+};
+
+struct report {
+        int32_t step;
+        int32_t error; /* positive errno */
+        int32_t arg;   /* fd number or resource, depending on the step */
+};
+
+enum {
+        SRC_KEEP = -1,  /* leave the target descriptor as the parent has it */
+        SRC_CLOSE = -2, /* close it */
+};
+
+/* Descriptor slots handled inline; more extra fds than this are refused (EMFILE would
+ * come long before anyway for a real service, and systemd caps LISTEN_FDS likewise). */
+#define MAX_SLOTS 1024
+
+struct plan {
+        const struct pv_spawn_attr *attr;
+        const char *path;
+        char *const *envp;
+        int src[MAX_SLOTS]; /* source descriptor per target slot */
+        int n_slots;
+        int report_fd;
+};
+
+static _Noreturn void child_fail(const struct plan *p, enum step step, int error, int arg) {
+        struct report rep = { .step = step, .error = error, .arg = arg };
+
+        /* One write of 12 bytes to a pipe is atomic; nothing to do if it fails. */
+        (void)!write(p->report_fd, &rep, sizeof(rep));
+        _exit(127);
+}
+
+#define CHILD_TRY(p, expr, step, arg)                                                          \
+        do {                                                                                   \
+                if ((expr) < 0)                                                                \
+                        child_fail(p, step, errno, arg);                                       \
+        } while (0)
+
+static _Noreturn void child_run(struct plan *p) {
+        const struct pv_spawn_attr *a = p->attr;
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        sigset_t none;
+
+        /* Signals: the parent blocked all of them around clone3 so that none of its
+         * handlers can run here.  Reset every disposition (ignored ones survive execve,
+         * handlers must not run before it), then unblock. */
+        for (int sig = 1; sig < _NSIG; sig++) {
+                if (sig == SIGKILL || sig == SIGSTOP)
+                        continue;
+                if (sigaction(sig, &dfl, NULL) < 0 && errno != EINVAL)
+                        child_fail(p, STEP_SIGNALS, errno, sig);
+        }
+        sigemptyset(&none);
+        CHILD_TRY(p, sigprocmask(SIG_SETMASK, &none, NULL), STEP_SIGNALS, 0);
+
+        if (a->new_session)
+                CHILD_TRY(p, setsid(), STEP_SETSID, 0);
+
+        /* Descriptors.  First move every source that sits on a target slot above all the
+         * slots, so that placing one can never clobber another's source; then dup2 each
+         * into its slot (dup2 clears close-on-exec on the copy). */
+        for (int i = 0; i < p->n_slots; i++)
+                if (p->src[i] >= 0 && p->src[i] < p->n_slots) {
+                        int fd = fcntl(p->src[i], F_DUPFD_CLOEXEC, p->n_slots);
+                        if (fd < 0)
+                                child_fail(p, STEP_FD_MOVE, errno, p->src[i]);
+                        p->src[i] = fd;
+                }
+        for (int i = 0; i < p->n_slots; i++) {
+                if (p->src[i] >= 0)
+                        CHILD_TRY(p, dup2(p->src[i], i), STEP_FD_PLACE, i);
+                else if (p->src[i] == SRC_CLOSE && close(i) < 0 && errno != EBADF)
+                        child_fail(p, STEP_FD_CLOSE, errno, i);
+        }
+        if (a->close_other_fds) {
+                /* Keep the report pipe (above every slot) open until execve closes it. */
+                if (p->report_fd > p->n_slots)
+                        CHILD_TRY(p, syscall(SYS_close_range, p->n_slots, p->report_fd - 1, 0),
+                                  STEP_CLOSE_RANGE, 0);
+                CHILD_TRY(p, syscall(SYS_close_range, p->report_fd + 1, ~0U, 0), STEP_CLOSE_RANGE,
+                          0);
+        }
+
+        for (size_t i = 0; i < a->n_rlimits; i++)
+                CHILD_TRY(p, setrlimit(a->rlimits[i].resource, &a->rlimits[i].limit), STEP_RLIMIT,
+                          (int)i);
+        if (a->umask >= 0)
+                umask((mode_t)a->umask);
+        if (a->cwd)
+                CHILD_TRY(p, chdir(a->cwd), STEP_CHDIR, 0);
+
+        if (a->set_groups)
+                CHILD_TRY(p, syscall(SYS_setgroups, a->n_groups, a->groups), STEP_SETGROUPS, 0);
+        if (a->set_gid)
+                CHILD_TRY(p, syscall(SYS_setresgid, a->gid, a->gid, a->gid), STEP_SETGID, 0);
+        if (a->set_uid)
+                CHILD_TRY(p, syscall(SYS_setresuid, a->uid, a->uid, a->uid), STEP_SETUID, 0);
+
+        execve(p->path, a->argv, p->envp);
+        child_fail(p, STEP_EXECVE, errno, 0);
+}
+
+/* clone3 -> clone fallback, probed once: a seccomp profile older than clone3 (Docker
+ * before 20.10) answers ENOSYS or EPERM; clone(CLONE_PIDFD) does the same job. */
+static int clone3_state; /* 0 unknown, 1 works, -1 use clone */
+
+static pid_t clone_pidfd(int *pidfd) {
+        if (clone3_state >= 0) {
+                struct clone_args ca = {
+                        .flags = CLONE_PIDFD,
+                        .pidfd = (uint64_t)(uintptr_t)pidfd,
+                        .exit_signal = SIGCHLD,
+                };
+                long r = syscall(SYS_clone3, &ca, sizeof(ca));
+                if (r >= 0 || (errno != ENOSYS && errno != EPERM)) {
+                        if (r >= 0)
+                                clone3_state = 1;
+                        return (pid_t)r;
+                }
+                if (clone3_state == 1)
+                        return -1; /* it worked before: this EPERM is real */
+                clone3_state = -1;
+        }
+        /* x86_64, arm64, riscv: clone(flags, stack, parent_tid, child_tid, tls); with
+         * CLONE_PIDFD the pidfd is stored through parent_tid. */
+        return (pid_t)syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, NULL, pidfd, NULL, 0);
+}
+
+void pv_spawn_attr_init(struct pv_spawn_attr *attr) {
+        *attr = (struct pv_spawn_attr){ .umask = -1 };
+        for (int i = 0; i < 3; i++)
+                attr->stdio[i] = (struct pv_stdio){ .kind = PV_STDIO_INHERIT, .fd = -1 };
+}
+
+static const char *stream_name(int i) {
+        return i == 0 ? "stdin" : i == 1 ? "stdout" : "stderr";
+}
+
+/* Opens what the parent must open for stdio stream i; *child_fd is the descriptor the
+ * child places (owned by the caller, except for PV_STDIO_FD), *parent_fd the pipe end. */
+static int prepare_stdio(const struct pv_stdio *s, int i, int *child_fd, int *parent_fd,
+                         bool *owned, struct pv_error *err) {
+        int fds[2];
+
+        *owned = false;
+        switch (s->kind) {
+        case PV_STDIO_INHERIT:
+                *child_fd = SRC_KEEP;
+                return 0;
+        case PV_STDIO_CLOSE:
+                *child_fd = SRC_CLOSE;
+                return 0;
+        case PV_STDIO_FD:
+                if (s->fd < 0)
+                        return pv_error_setf(err, -EBADF, "%s: invalid descriptor %d",
+                                             stream_name(i), s->fd);
+                *child_fd = s->fd;
+                return 0;
+        case PV_STDIO_NULL:
+                *child_fd = RET_NERRNO(open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC));
+                if (*child_fd < 0)
+                        return pv_error_set(err, *child_fd, "%s: open \"/dev/null\"", stream_name(i));
+                *owned = true;
+                return 0;
+        case PV_STDIO_FILE:
+                if (!s->path)
+                        return pv_error_setf(err, -EINVAL, "%s: no file name", stream_name(i));
+                *child_fd = RET_NERRNO(open(s->path, s->flags | O_CLOEXEC, s->mode));
+                if (*child_fd < 0)
+                        return pv_error_set(err, *child_fd, "%s: open \"%s\"", stream_name(i),
+                                            s->path);
+                *owned = true;
+                return 0;
+        case PV_STDIO_PIPE:
+                if (pipe2(fds, O_CLOEXEC) < 0)
+                        return pv_error_set(err, negerrno(), "%s: pipe", stream_name(i));
+                *child_fd = i == 0 ? fds[0] : fds[1];
+                *parent_fd = i == 0 ? fds[1] : fds[0];
+                *owned = true;
+                return 0;
+        }
+        return pv_error_setf(err, -EINVAL, "%s: unknown stdio kind %d", stream_name(i), (int)s->kind);
+}
+
+static const char *step_op(int step) {
+        static const char *const ops[] = {
+                [STEP_SIGNALS] = "sigaction",   [STEP_SETSID] = "setsid",
+                [STEP_FD_MOVE] = "fcntl",       [STEP_FD_PLACE] = "dup2",
+                [STEP_FD_CLOSE] = "close",      [STEP_CLOSE_RANGE] = "close_range",
+                [STEP_RLIMIT] = "setrlimit",    [STEP_CHDIR] = "chdir",
+                [STEP_SETGROUPS] = "setgroups", [STEP_SETGID] = "setresgid",
+                [STEP_SETUID] = "setresuid",    [STEP_EXECVE] = "execve",
+        };
+        return step > 0 && step < (int)ELEMENTSOF(ops) ? ops[step] : NULL;
+}
+
+static int describe_failure(const struct pv_spawn_attr *a, const struct plan *p,
+                            const struct report *rep, struct pv_error *err) {
+        int r = -rep->error;
+        char name[32];
+
+        switch ((enum step)rep->step) {
+        case STEP_SIGNALS:
+                return pv_error_set(err, r, "resetting signal %d", rep->arg);
+        case STEP_SETSID:
+                return pv_error_set(err, r, "setsid");
+        case STEP_FD_MOVE:
+                return pv_error_set(err, r, "moving descriptor %d out of the way", rep->arg);
+        case STEP_FD_PLACE:
+                return pv_error_set(err, r, "placing descriptor at %d", rep->arg);
+        case STEP_FD_CLOSE:
+                return pv_error_set(err, r, "closing descriptor %d", rep->arg);
+        case STEP_CLOSE_RANGE:
+                return pv_error_set(err, r, "close_range");
+        case STEP_RLIMIT: {
+                const struct pv_rlimit *l = &a->rlimits[rep->arg];
+                const char *n = pv_rlimit_to_name(l->resource);
+                if (!n) {
+                        snprintf(name, sizeof(name), "%d", l->resource);
+                        n = name;
+                }
+                return pv_error_set(err, r, "setrlimit %s", n);
+        }
+        case STEP_CHDIR:
+                return pv_error_set(err, r, "chdir \"%s\"", a->cwd);
+        case STEP_SETGROUPS:
+                return pv_error_set(err, r, "setgroups (%zu groups)", a->n_groups);
+        case STEP_SETGID:
+                return pv_error_set(err, r, "setresgid %u", (unsigned)a->gid);
+        case STEP_SETUID:
+                return pv_error_set(err, r, "setresuid %u", (unsigned)a->uid);
+        case STEP_EXECVE:
+                return pv_error_set(err, r, "execve \"%s\"", p->path);
+        }
+        return pv_error_set(err, r, "child setup step %d", rep->step);
+}
+
+int pv_spawn(const struct pv_spawn_attr *attr, struct pv_process *proc, int pipes[3],
+             struct pv_error *err) {
+        _cleanup_free_ char *looked_up = NULL;
+        _cleanup_free_ struct plan *p = NULL;
+        _cleanup_close_pair_ int report[2] = { -EBADF, -EBADF };
+        int owned_fds[3] = { -EBADF, -EBADF, -EBADF };
+        int parent_ends[3] = { -EBADF, -EBADF, -EBADF };
+        sigset_t all, saved;
+        struct report rep;
+        int pidfd = -EBADF, r;
+        ssize_t n;
+        pid_t pid;
+
+        if (!attr || !attr->argv || !attr->argv[0])
+                return pv_error_setf(err, -EINVAL, "spawn: no argv[0]");
+        if (attr->n_fds > MAX_SLOTS - 3)
+                return pv_error_setf(err, -E2BIG, "spawn: %zu extra descriptors (at most %d)",
+                                     attr->n_fds, MAX_SLOTS - 3);
+        for (int i = 0; i < 3; i++)
+                if (attr->stdio[i].kind == PV_STDIO_PIPE && !pipes)
+                        return pv_error_setf(err, -EINVAL, "spawn: %s is a pipe but no array "
+                                             "was given for its end", stream_name(i));
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return pv_error_set(err, -ENOMEM, "spawn");
+        p->attr = attr;
+        p->envp = attr->envp ? attr->envp : environ;
+        p->path = attr->path;
+        if (!p->path) {
+                if (strchr(attr->argv[0], '/'))
+                        p->path = attr->argv[0];
+                else {
+                        r = pv_lookpath(attr->argv[0], NULL, &looked_up, err);
+                        if (r < 0) {
+                                if (err)
+                                        err->op = "lookpath";
+                                return r;
+                        }
+                        p->path = looked_up;
+                }
+        }
+
+        p->n_slots = 3 + (int)attr->n_fds;
+        for (int i = 0; i < 3; i++) {
+                bool owned;
+
+                r = prepare_stdio(&attr->stdio[i], i, &p->src[i], &parent_ends[i], &owned, err);
+                if (r < 0)
+                        goto fail;
+                if (owned)
+                        owned_fds[i] = p->src[i];
+        }
+        for (size_t i = 0; i < attr->n_fds; i++) {
+                if (attr->fds[i] < 0) {
+                        r = pv_error_setf(err, -EBADF, "spawn: extra descriptor %zu is %d", i,
+                                          attr->fds[i]);
+                        goto fail;
+                }
+                p->src[3 + i] = attr->fds[i];
+        }
+
+        /* The report pipe sits above every slot so the child never has to move it. */
+        if (pipe2(report, O_CLOEXEC) < 0) {
+                r = pv_error_set(err, negerrno(), "spawn: pipe");
+                goto fail;
+        }
+        if (report[1] < p->n_slots) {
+                int fd = fcntl(report[1], F_DUPFD_CLOEXEC, p->n_slots);
+                if (fd < 0) {
+                        r = pv_error_set(err, negerrno(), "spawn: fcntl");
+                        goto fail;
+                }
+                safe_close(report[1]);
+                report[1] = fd;
+        }
+        p->report_fd = report[1];
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved);
+        pid = clone_pidfd(&pidfd);
+        if (pid == 0)
+                child_run(p);
+        r = pid < 0 ? negerrno() : 0;
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r < 0) {
+                pv_error_set(err, r, "clone3");
+                goto fail;
+        }
+
+        report[1] = safe_close(report[1]);
+        for (int i = 0; i < 3; i++)
+                owned_fds[i] = safe_close(owned_fds[i]);
+
+        do
+                n = read(report[0], &rep, sizeof(rep));
+        while (n < 0 && errno == EINTR);
+        if (n != 0) {
+                siginfo_t si;
+
+                /* The child failed a step (or the pipe broke): reap it, so no zombie stays. */
+                while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+                        ;
+                safe_close(pidfd);
+                if (n == (ssize_t)sizeof(rep)) {
+                        r = describe_failure(attr, p, &rep, err);
+                        if (err)
+                                err->op = step_op(rep.step);
+                } else
+                        r = pv_error_set(err, n < 0 ? negerrno() : -EIO,
+                                         "spawn: reading the child's report");
+                goto fail;
+        }
+
+        *proc = (struct pv_process){ .pid = pid, .pidfd = pidfd };
+        if (pipes)
+                for (int i = 0; i < 3; i++)
+                        pipes[i] = parent_ends[i] >= 0 ? TAKE_FD(parent_ends[i]) : -1;
+        return 0;
+
+fail:
+        for (int i = 0; i < 3; i++) {
+                safe_close(owned_fds[i]);
+                safe_close(parent_ends[i]);
+        }
+        return r;
+}
