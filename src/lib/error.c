@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <pidvisor/error.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -58,7 +59,9 @@ int parse_long(const char *s, long min, long max, long *ret) {
         char *end;
         long v;
 
-        if (!s || !*s || *s == ' ' || *s == '+')
+        /* strtol skips any leading white space and takes a '+': a "whole number" may
+         * start with a digit or '-' only (a user named "\t0" must not become root). */
+        if (!s || !(isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1]))))
                 return -EINVAL;
         errno = 0;
         v = strtol(s, &end, 10);
