@@ -12,6 +12,7 @@
 
 #include "util.h"
 
+__attribute__((format(printf, 4, 0)))
 static void vset(struct pv_error *err, int code, bool with_errno, const char *fmt, va_list ap) {
         int n;
 
