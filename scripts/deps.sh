@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   gcc clang libclang-rt-14-dev pkg-config meson ninja-build python3
-  libseccomp-dev libcap-dev liburing-dev check libsubunit-dev
+  libseccomp-dev libcap-dev liburing-dev check libsubunit-dev libjansson-dev
 )
 # Extra packages a caller needs (e.g. the test script's real peers).
 packages+=("$@")

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* A service's configuration, as read from NAME.service (systemd's syntax).
+ *
+ * unit_load() reads one file and returns either a config or the reasons it is invalid;
+ * warnings (unknown keys, unknown sections) come back in the same diagnostics list and
+ * never make a unit invalid.  Every diagnostic names file:line and the key. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include "timeutil.h"
+
+enum service_type {
+        SERVICE_SIMPLE, /* started once clone3 returned */
+        SERVICE_EXEC,   /* started once execve succeeded (pv_spawn reports this anyway) */
+};
+
+enum restart_mode {
+        RESTART_NO,
+        RESTART_ON_SUCCESS,
+        RESTART_ON_FAILURE,
+        RESTART_ON_ABNORMAL,
+        RESTART_ON_ABORT,
+        RESTART_ON_WATCHDOG,
+        RESTART_ALWAYS,
+};
+
+enum kill_mode {
+        KILL_CONTROL_GROUP, /* systemd's default */
+        KILL_MIXED,
+        KILL_PROCESS,
+};
+
+/* A set of exit statuses (0..255) and terminating signals (1..64), as
+ * SuccessExitStatus=, RestartPreventExitStatus= and RestartForceExitStatus= take. */
+struct exit_status_set {
+        uint64_t status[4];
+        uint64_t signal; /* bit (sig - 1) */
+};
+
+static inline bool exit_status_set_has_status(const struct exit_status_set *s, int status) {
+        return status >= 0 && status < 256 && (s->status[status / 64] >> (status % 64)) & 1;
+}
+static inline bool exit_status_set_has_signal(const struct exit_status_set *s, int sig) {
+        return sig >= 1 && sig <= 64 && (s->signal >> (sig - 1)) & 1;
+}
+static inline bool exit_status_set_empty(const struct exit_status_set *s) {
+        return !(s->status[0] | s->status[1] | s->status[2] | s->status[3] | s->signal);
+}
+
+/* One ExecStart=/ExecStartPre= line. */
+struct exec_command {
+        char *path;          /* the program: argv[0] of the line after its prefixes */
+        char **argv;         /* argv as written; with '@' argv[0] is the second word */
+        bool ignore_failure; /* '-' prefix */
+        bool no_env_expand;  /* ':' prefix: no $VAR / ${VAR} substitution */
+        unsigned line;       /* where it was written */
+};
+
+struct env_file {
+        char *path;
+        bool missing_ok; /* '-' prefix */
+};
+
+struct diagnostic {
+        bool error; /* false: a warning */
+        char *text; /* "FILE:LINE: Key=: why" */
+};
+
+struct diagnostics {
+        struct diagnostic *items;
+        size_t n;
+        size_t n_errors;
+};
+
+struct unit_config {
+        char *name; /* "web" for web.service */
+        char *path;
+        uint64_t hash; /* of the file's bytes, to tell whether a reload changed it */
+
+        /* [Unit] */
+        char *description;
+        usec_t start_limit_interval; /* default 10 s */
+        unsigned start_limit_burst;  /* default 5 */
+
+        /* [Service] */
+        enum service_type type;
+        struct exec_command *exec_start; /* exactly one for simple/exec */
+        size_t n_exec_start;
+        struct exec_command *exec_start_pre;
+        size_t n_exec_start_pre;
+
+        enum restart_mode restart;           /* default no */
+        usec_t restart_sec;                  /* default 100 ms */
+        unsigned restart_steps;              /* default 0: no backoff */
+        usec_t restart_max_delay;            /* default infinity: no backoff */
+        struct exit_status_set success_status;
+        struct exit_status_set restart_prevent;
+        struct exit_status_set restart_force;
+
+        char *user;                 /* NULL: the daemon's */
+        char *group;
+        char *working_directory;    /* NULL: "/" ; "~" is the user's home */
+        bool working_directory_missing_ok;
+        char **environment;         /* "K=V" in order; later wins */
+        struct env_file *environment_files;
+        size_t n_environment_files;
+        int umask;                  /* default 0022 */
+
+        int kill_signal;            /* default SIGTERM */
+        enum kill_mode kill_mode;   /* default control-group */
+        usec_t timeout_stop;        /* default 90 s */
+
+        struct rlimit limits[RLIM_NLIMITS];
+        bool limit_set[RLIM_NLIMITS];
+
+        /* [X-Pidvisor] */
+        double restart_jitter;   /* 0..1, the random share of each restart delay; default 0 */
+        usec_t restart_reset;    /* default 0: never (systemd's behaviour) */
+        usec_t failed_cooldown;  /* default 0: a failed unit stays failed */
+        bool auto_start;         /* AutoStart=yes, or [Install] WantedBy=default.target */
+};
+
+/* Reads and checks DIR/NAME.service.  On success *ret is a new config (which may still
+ * come with warnings); with any error, -EINVAL and *ret untouched.  Other errnos: the
+ * file could not be read (also reported in diag). */
+int unit_load(const char *path, struct unit_config **ret, struct diagnostics *diag);
+/* Same, from a buffer (tests and the fuzz target); `path` only names it in messages. */
+int unit_load_string(const char *path, const char *text, size_t len, struct unit_config **ret,
+                     struct diagnostics *diag);
+void unit_config_free(struct unit_config *u);
+
+void diagnostics_done(struct diagnostics *d);
+
+/* Splits an ExecStart= value with systemd's rules (quotes, backslash escapes, prefixes
+ * '-', '@', ':', '+' and '!' are refused as unsupported...).  Errors carry a message in
+ * *error_text (allocated). */
+int exec_command_parse(const char *value, struct exec_command *ret, char **error_text);
+void exec_command_done(struct exec_command *c);
+
+/* Substitutes $VAR and ${VAR} from env (unless cmd->no_env_expand): ${VAR} stays one
+ * word, $VAR alone as a word splits on whitespace, as systemd does.  Unset variables
+ * expand to nothing.  *ret is a new argv. */
+int exec_command_expand(const struct exec_command *cmd, char *const *env, char ***ret);
+
+const char *restart_mode_to_string(enum restart_mode m);
+const char *kill_mode_to_string(enum kill_mode m);
+const char *service_type_to_string(enum service_type t);
