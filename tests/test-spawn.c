@@ -499,6 +499,65 @@ START_TEST(test_no_fd_leak_in_parent) {
 }
 END_TEST
 
+/* Where cgroup v2 is mounted, or NULL. */
+static char *cgroup2_mount(void) {
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+        char line[4096], *found = NULL;
+
+        if (!f)
+                return NULL;
+        while (!found && fgets(line, sizeof(line), f)) {
+                char mnt[4096], fstype[64];
+                const char *dash = strstr(line, " - ");
+                if (!dash || sscanf(dash + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+                        continue;
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1)
+                        found = strdup(mnt);
+        }
+        fclose(f);
+        return found;
+}
+
+static const char *cgroup_missing(void) {
+        char *m = cgroup2_mount();
+        const char *why = m ? (access(m, W_OK) == 0 ? NULL : "cgroup2 is not writable") :
+                              "no cgroup2 mount";
+        free(m);
+        return why;
+}
+
+START_TEST(test_cgroup) {
+        char *mnt = cgroup2_mount(), dir[4200], want[4300], own[4096] = "", line[4200];
+        FILE *f = fopen("/proc/self/cgroup", "re");
+        struct pv_spawn_attr a;
+        int fd;
+
+        ck_assert_ptr_nonnull(f);
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, "0::", 3) == 0)
+                        sscanf(line + 3, "%4095s", own);
+        fclose(f);
+        snprintf(dir, sizeof(dir), "%s%s/pvtest-spawn-%d", mnt, strcmp(own, "/") ? own : "",
+                 (int)getpid());
+        ck_assert_msg(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
+        fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+
+        attr_for(&a, (char *[]){ "/bin/cat", "/proc/self/cgroup", NULL });
+        a.cgroup_fd = fd;
+        snprintf(want, sizeof(want), "0::%s/pvtest-spawn-%d\n", strcmp(own, "/") ? own : "",
+                 (int)getpid());
+        {
+                char *out = run_capture(&a, 0), *l0 = strstr(out, "0::");
+                ck_assert_msg(l0 && strcmp(l0, want) == 0, "child's cgroup: %s", out);
+                free(out);
+        }
+        close(fd);
+        ck_assert_int_eq(rmdir(dir), 0);
+        free(mnt);
+}
+END_TEST
+
 /* Under pv-enosys (the spawn-clone-fallback test), clone3 must really answer ENOSYS: the
  * rest of the suite passing then proves the clone(CLONE_PIDFD) fallback. */
 START_TEST(test_fallback_is_forced) {
@@ -537,6 +596,10 @@ int main(void) {
         tcase_add_test(tc, test_close_other_fds);
         tcase_add_test(tc, test_no_fd_leak_in_parent);
         pv_test_add(s, tc, NULL);
+
+        tc = pv_test_case("cgroup");
+        tcase_add_test(tc, test_cgroup);
+        pv_test_add(s, tc, pv_test_need_root() ? pv_test_need_root() : cgroup_missing());
 
         tc = pv_test_case("credentials");
         tcase_add_test(tc, test_credentials);

@@ -7,6 +7,7 @@
  * files, pipes, moving fds out of the way) happens in the parent before clone3.  The
  * child makes only raw, async-signal-safe system calls, in a fixed order:
  *
+ *   [cgroup.procs on the clone() fallback] ->
  *   signal mask and dispositions reset -> setsid -> fds (stdio, extra fds at 3..) ->
  *   rlimits -> umask -> chdir -> setgroups -> setresgid -> setresuid -> execve
  *
@@ -87,6 +88,11 @@ struct pv_spawn_attr {
         gid_t gid;
         bool set_uid;
         uid_t uid;
+
+        /* A cgroup v2 directory (O_DIRECTORY fd) to start the child in: CLONE_INTO_CGROUP,
+         * or, on the clone() fallback, the child writes itself into its cgroup.procs
+         * first thing.  -1 (pv_spawn_attr_init's default): the caller's cgroup. */
+        int cgroup_fd;
 };
 
 /* Defaults: inherit everything, umask -1. */
@@ -125,6 +131,9 @@ struct pv_user {
         gid_t gid;
         gid_t *groups;
         size_t n_groups;
+        char *name;  /* from the passwd entry */
+        char *home;
+        char *shell;
 };
 int pv_user_lookup(const char *name, struct pv_user *ret, struct pv_error *err);
 void pv_user_done(struct pv_user *u);

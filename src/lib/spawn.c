@@ -35,7 +35,8 @@ extern char **environ;
 
 /* The setup steps, in the order the child makes them; reported with the errno. */
 enum step {
-        STEP_SIGNALS = 1,
+        STEP_CGROUP = 1,
+        STEP_SIGNALS,
         STEP_SETSID,
         STEP_FD_MOVE,
         STEP_FD_PLACE,
@@ -71,6 +72,7 @@ struct plan {
         int src[MAX_SLOTS]; /* source descriptor per target slot */
         int n_slots;
         int report_fd;
+        int cgroup_procs_fd; /* clone() fallback: the child writes itself in */
 };
 
 static _Noreturn void child_fail(const struct plan *p, enum step step, int error, int arg) {
@@ -91,6 +93,9 @@ static _Noreturn void child_run(struct plan *p) {
         const struct pv_spawn_attr *a = p->attr;
         struct sigaction dfl = { .sa_handler = SIG_DFL };
         sigset_t none;
+
+        if (p->cgroup_procs_fd >= 0 && write(p->cgroup_procs_fd, "0", 1) != 1)
+                child_fail(p, STEP_CGROUP, errno, 0);
 
         /* Signals: the parent blocked all of them around clone3 so that none of its
          * handlers can run here.  Reset every disposition (ignored ones survive execve,
@@ -155,12 +160,22 @@ static _Noreturn void child_run(struct plan *p) {
  * before 20.10) answers ENOSYS or EPERM; clone(CLONE_PIDFD) does the same job. */
 static int clone3_state; /* 0 unknown, 1 works, -1 use clone */
 
-static pid_t clone_pidfd(int *pidfd) {
+/* Asks the kernel with harmless bad arguments: EINVAL means clone3 is there; ENOSYS or
+ * EPERM means a filter (or an old kernel) keeps it from us. */
+static bool clone3_usable(void) {
+        if (clone3_state == 0 && syscall(SYS_clone3, NULL, 0) < 0 &&
+            (errno == ENOSYS || errno == EPERM))
+                clone3_state = -1;
+        return clone3_state >= 0;
+}
+
+static pid_t clone_pidfd(int *pidfd, int cgroup_fd) {
         if (clone3_state >= 0) {
                 struct clone_args ca = {
-                        .flags = CLONE_PIDFD,
+                        .flags = CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
                         .pidfd = (uint64_t)(uintptr_t)pidfd,
                         .exit_signal = SIGCHLD,
+                        .cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
                 };
                 long r = syscall(SYS_clone3, &ca, sizeof(ca));
                 if (r >= 0 || (errno != ENOSYS && errno != EPERM)) {
@@ -178,7 +193,7 @@ static pid_t clone_pidfd(int *pidfd) {
 }
 
 void pv_spawn_attr_init(struct pv_spawn_attr *attr) {
-        *attr = (struct pv_spawn_attr){ .umask = -1 };
+        *attr = (struct pv_spawn_attr){ .umask = -1, .cgroup_fd = -1 };
         for (int i = 0; i < 3; i++)
                 attr->stdio[i] = (struct pv_stdio){ .kind = PV_STDIO_INHERIT, .fd = -1 };
 }
@@ -235,7 +250,8 @@ static int prepare_stdio(const struct pv_stdio *s, int i, int *child_fd, int *pa
 
 static const char *step_op(int step) {
         static const char *const ops[] = {
-                [STEP_SIGNALS] = "sigaction",   [STEP_SETSID] = "setsid",
+                [STEP_CGROUP] = "cgroup",       [STEP_SIGNALS] = "sigaction",
+                [STEP_SETSID] = "setsid",
                 [STEP_FD_MOVE] = "fcntl",       [STEP_FD_PLACE] = "dup2",
                 [STEP_FD_CLOSE] = "close",      [STEP_CLOSE_RANGE] = "close_range",
                 [STEP_RLIMIT] = "setrlimit",    [STEP_CHDIR] = "chdir",
@@ -251,6 +267,8 @@ static int describe_failure(const struct pv_spawn_attr *a, const struct plan *p,
         char name[32];
 
         switch ((enum step)rep->step) {
+        case STEP_CGROUP:
+                return pv_error_set(err, r, "joining the cgroup (cgroup.procs)");
         case STEP_SIGNALS:
                 return pv_error_set(err, r, "resetting signal %d", rep->arg);
         case STEP_SETSID:
@@ -291,6 +309,7 @@ int pv_spawn(const struct pv_spawn_attr *attr, struct pv_process *proc, int pipe
         _cleanup_free_ char *looked_up = NULL;
         _cleanup_free_ struct plan *p = NULL;
         _cleanup_close_pair_ int report[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int cgroup_procs = -EBADF;
         int owned_fds[3] = { -EBADF, -EBADF, -EBADF };
         int parent_ends[3] = { -EBADF, -EBADF, -EBADF };
         sigset_t all, saved;
@@ -363,10 +382,19 @@ int pv_spawn(const struct pv_spawn_attr *attr, struct pv_process *proc, int pipe
                 report[1] = fd;
         }
         p->report_fd = report[1];
+        p->cgroup_procs_fd = -1;
+        if (attr->cgroup_fd >= 0 && !clone3_usable()) {
+                cgroup_procs = openat(attr->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                if (cgroup_procs < 0) {
+                        r = pv_error_set(err, negerrno(), "spawn: opening cgroup.procs");
+                        goto fail;
+                }
+                p->cgroup_procs_fd = cgroup_procs;
+        }
 
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &saved);
-        pid = clone_pidfd(&pidfd);
+        pid = clone_pidfd(&pidfd, p->cgroup_procs_fd >= 0 ? -1 : attr->cgroup_fd);
         if (pid == 0)
                 child_run(p);
         r = pid < 0 ? negerrno() : 0;

@@ -64,20 +64,31 @@ int pv_user_lookup(const char *name, struct pv_user *ret, struct pv_error *err) 
                         ng = want * 2;
         }
 
-        *ret = (struct pv_user){
-                .uid = pw.pw_uid,
-                .gid = pw.pw_gid,
-                .groups = TAKE_PTR(groups),
-                .n_groups = (size_t)ng,
-        };
+        {
+                _cleanup_free_ char *n = strdup(pw.pw_name), *h = strdup(pw.pw_dir ? pw.pw_dir : "/"),
+                                    *sh = strdup(pw.pw_shell && *pw.pw_shell ? pw.pw_shell : "/bin/sh");
+                if (!n || !h || !sh)
+                        return pv_error_set(err, -ENOMEM, "user \"%s\"", name);
+                *ret = (struct pv_user){
+                        .uid = pw.pw_uid,
+                        .gid = pw.pw_gid,
+                        .groups = TAKE_PTR(groups),
+                        .n_groups = (size_t)ng,
+                        .name = TAKE_PTR(n),
+                        .home = TAKE_PTR(h),
+                        .shell = TAKE_PTR(sh),
+                };
+        }
         return 0;
 }
 
 void pv_user_done(struct pv_user *u) {
         if (u) {
                 free(u->groups);
-                u->groups = NULL;
-                u->n_groups = 0;
+                free(u->name);
+                free(u->home);
+                free(u->shell);
+                *u = (struct pv_user){ 0 };
         }
 }
 
