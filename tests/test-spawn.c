@@ -558,6 +558,7 @@ START_TEST(test_cgroup) {
 }
 END_TEST
 
+
 /* Under pv-enosys (the spawn-clone-fallback test), clone3 must really answer ENOSYS: the
  * rest of the suite passing then proves the clone(CLONE_PIDFD) fallback. */
 START_TEST(test_fallback_is_forced) {

@@ -3,3 +3,5 @@
 
 /* Sub-commands of the `pidvisor` command.  Each returns the process exit code. */
 int cli_run(int argc, char **argv);
+/* status, list, start, stop, restart, reload, reset-failed, events: argv[0] is cmd. */
+int cli_client(const char *cmd, int argc, char **argv);

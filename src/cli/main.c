@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "daemon/daemon.h"
 
 static const char usage[] =
         "Usage: pidvisor COMMAND [ARGS...]\n"
@@ -12,6 +13,17 @@ static const char usage[] =
         "Commands:\n"
         "  run [OPTIONS] [--] CMD [ARGS...]   run CMD as a child, forward signals, exit with\n"
         "                                     its status (see `pidvisor run --help`)\n"
+        "  daemon [OPTIONS]                   run the service manager in the foreground\n"
+        "  status [NAME] [--json]             services at a glance, or one in detail with its\n"
+        "                                     crash history\n"
+        "  list [--json]                      the same table as `status`\n"
+        "  start|stop|restart NAME...         and wait until it is done\n"
+        "  reset-failed NAME...               clear a failed state and the start limit\n"
+        "  reload [--restart-changed]         re-read the units directory\n"
+        "  events                             stream state changes, one JSON object per line\n"
+        "\n"
+        "The CLI finds the daemon at $PIDVISOR_SOCKET, else at its default socket\n"
+        "(/run/pidvisor/pidvisor.sock as root, $XDG_RUNTIME_DIR/pidvisor/pidvisor.sock else).\n"
         "\n"
         "Options:\n"
         "  -h, --help      show this help\n"
@@ -30,6 +42,12 @@ int main(int argc, char **argv) {
         }
         if (cmd && !strcmp(cmd, "run"))
                 return cli_run(argc - 1, argv + 1);
+        if (cmd && !strcmp(cmd, "daemon"))
+                return daemon_main(argc - 1, argv + 1);
+        if (cmd && (!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "start") ||
+                    !strcmp(cmd, "stop") || !strcmp(cmd, "restart") || !strcmp(cmd, "reload") ||
+                    !strcmp(cmd, "reset-failed") || !strcmp(cmd, "events")))
+                return cli_client(cmd, argc - 1, argv + 1);
 
         if (cmd)
                 fprintf(stderr, "pidvisor: unknown command \"%s\"\n\n", cmd);

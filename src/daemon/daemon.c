@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* `pidvisor daemon`: option parsing and defaults; the work is in manager.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "lib/util.h"
+#include "log.h"
+#include "manager.h"
+
+static const char usage[] =
+        "Usage: pidvisor daemon [OPTIONS]\n"
+        "\n"
+        "Runs the service manager in the foreground, logging to stderr.\n"
+        "\n"
+        "Options:\n"
+        "  --units DIR        unit files (NAME.service); default /etc/pidvisor/units as root,\n"
+        "                     else $XDG_CONFIG_HOME/pidvisor/units\n"
+        "  --socket PATH      control socket; default STATE-DIR/pidvisor.sock\n"
+        "  --state-dir DIR    default /run/pidvisor as root, else $XDG_RUNTIME_DIR/pidvisor\n"
+        "  --log-dir DIR      default /var/log/pidvisor as root, else STATE-DIR/logs\n"
+        "  --log-level LEVEL  error, warning, notice, info (default) or debug\n"
+        "  --subreaper        adopt and reap orphaned descendants (PR_SET_CHILD_SUBREAPER);\n"
+        "                     always on as PID 1\n"
+        "  --epoll            use the epoll backend even where io_uring works\n"
+        "  -h, --help         show this help\n";
+
+/* Default paths, shared with the CLI (which must find the same socket). */
+int daemon_default_paths(char **units, char **state, char **log_dir) {
+        const char *xdg;
+
+        if (geteuid() == 0) {
+                *units = strdup("/etc/pidvisor/units");
+                *state = strdup("/run/pidvisor");
+                *log_dir = strdup("/var/log/pidvisor");
+                return *units && *state && *log_dir ? 0 : -ENOMEM;
+        }
+        xdg = getenv("XDG_CONFIG_HOME");
+        if (xdg && *xdg) {
+                if (asprintf(units, "%s/pidvisor/units", xdg) < 0)
+                        return -ENOMEM;
+        } else {
+                const char *home = getenv("HOME");
+                if (!home || asprintf(units, "%s/.config/pidvisor/units", home) < 0)
+                        return -ENOENT;
+        }
+        xdg = getenv("XDG_RUNTIME_DIR");
+        if (!xdg || !*xdg)
+                return -ENOENT;
+        if (asprintf(state, "%s/pidvisor", xdg) < 0 || asprintf(log_dir, "%s/pidvisor/logs", xdg) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+char *daemon_default_socket(void) {
+        const char *env = getenv("PIDVISOR_SOCKET");
+        char *units = NULL, *state = NULL, *logs = NULL, *sock = NULL;
+
+        if (env && *env)
+                return strdup(env);
+        if (daemon_default_paths(&units, &state, &logs) == 0 && asprintf(&sock, "%s/pidvisor.sock", state) < 0)
+                sock = NULL;
+        free(units);
+        free(state);
+        free(logs);
+        return sock;
+}
+
+/* The daemon's own stdin should not be a terminal or a pipe a service could read from. */
+static void stdin_to_devnull(void) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                if (fd != STDIN_FILENO) {
+                        dup2(fd, STDIN_FILENO);
+                        close(fd);
+                }
+        }
+}
+
+int daemon_main(int argc, char **argv) {
+        enum { OPT_UNITS = 256, OPT_SOCKET, OPT_STATE, OPT_LOG_DIR, OPT_LOG_LEVEL, OPT_SUBREAPER, OPT_EPOLL };
+        static const struct option longopts[] = {
+                { "units", required_argument, NULL, OPT_UNITS },
+                { "socket", required_argument, NULL, OPT_SOCKET },
+                { "state-dir", required_argument, NULL, OPT_STATE },
+                { "log-dir", required_argument, NULL, OPT_LOG_DIR },
+                { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+                { "subreaper", no_argument, NULL, OPT_SUBREAPER },
+                { "epoll", no_argument, NULL, OPT_EPOLL },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        struct manager_options o = { 0 };
+        char *d_units = NULL, *d_state = NULL, *d_logs = NULL;
+        struct manager *m = NULL;
+        int c, r, level;
+
+        opterr = 0;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        fputs(usage, stdout);
+                        return 0;
+                case OPT_UNITS:
+                        o.units_dir = optarg;
+                        break;
+                case OPT_SOCKET:
+                        o.socket_path = optarg;
+                        break;
+                case OPT_STATE:
+                        o.state_dir = optarg;
+                        break;
+                case OPT_LOG_DIR:
+                        o.log_dir = optarg;
+                        break;
+                case OPT_LOG_LEVEL:
+                        level = log_level_from_string(optarg);
+                        if (level < 0) {
+                                fprintf(stderr, "pidvisor daemon: --log-level \"%s\": expected error, "
+                                                "warning, notice, info or debug\n", optarg);
+                                return 2;
+                        }
+                        log_max_level = (enum log_level)level;
+                        break;
+                case OPT_SUBREAPER:
+                        o.subreaper = true;
+                        break;
+                case OPT_EPOLL:
+                        o.force_epoll = true;
+                        break;
+                case ':':
+                        fprintf(stderr, "pidvisor daemon: option \"%s\" needs a value\n", argv[optind - 1]);
+                        return 2;
+                default:
+                        fprintf(stderr, "pidvisor daemon: unknown option \"%s\" (see --help)\n", argv[optind - 1]);
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "pidvisor daemon: unexpected argument \"%s\"\n", argv[optind]);
+                return 2;
+        }
+        r = daemon_default_paths(&d_units, &d_state, &d_logs);
+        if (!o.units_dir)
+                o.units_dir = d_units;
+        if (!o.state_dir)
+                o.state_dir = d_state;
+        if (!o.log_dir)
+                o.log_dir = d_logs;
+        if (!o.units_dir || !o.state_dir) {
+                fprintf(stderr, "pidvisor daemon: no default directories (%s): give --units and --state-dir\n",
+                        strerror(-r));
+                r = 2;
+                goto out;
+        }
+        {
+                char *sock = NULL;
+                if (!o.socket_path) {
+                        const char *env = getenv("PIDVISOR_SOCKET");
+                        if (env && *env)
+                                o.socket_path = sock = strdup(env);
+                        else if (asprintf(&sock, "%s/pidvisor.sock", o.state_dir) >= 0)
+                                o.socket_path = sock;
+                }
+                stdin_to_devnull();
+                r = manager_new(&m, &o);
+                if (r >= 0)
+                        r = manager_run(m);
+                manager_free(m);
+                free(sock);
+        }
+        r = r < 0 ? 1 : r;
+out:
+        free(d_units);
+        free(d_state);
+        free(d_logs);
+        return r;
+}

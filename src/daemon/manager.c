@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/strv.h"
+#include "lib/util.h"
+#include "log.h"
+#include "manager.h"
+
+/* --- units --------------------------------------------------------------------------- */
+
+struct service *manager_find(struct manager *m, const char *name) {
+        for (size_t i = 0; i < m->n_services; i++)
+                if (strcmp(m->services[i]->name, name) == 0)
+                        return m->services[i];
+        return NULL;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The NAME.service files of the units directory, sorted. */
+static int list_unit_files(const char *dir, char ***ret) {
+        _cleanup_strv_free_ char **names = strv_copy(NULL);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!names)
+                return -ENOMEM;
+        if (!d)
+                return negerrno();
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                char **grown;
+                if (de->d_name[0] == '.' || len <= 8 || strcmp(de->d_name + len - 8, ".service"))
+                        continue;
+                grown = realloc(names, (n + 2) * sizeof(char *));
+                if (!grown) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                names = grown;
+                names[n] = strdup(de->d_name);
+                names[++n] = NULL;
+        }
+        closedir(d);
+        qsort(names, n, sizeof(char *), cmp_str);
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+/* Loads one unit file; logs every diagnostic.  *cfg is NULL and *error set if invalid. */
+static void load_unit(const char *path, struct unit_config **cfg, char **error) {
+        struct diagnostics d = { 0 };
+        size_t len = 0;
+        FILE *mem;
+
+        *cfg = NULL;
+        *error = NULL;
+        unit_load(path, cfg, &d);
+        mem = open_memstream(error, &len);
+        for (size_t i = 0; i < d.n; i++) {
+                if (d.items[i].error) {
+                        log_error("%s", d.items[i].text);
+                        if (mem)
+                                fprintf(mem, "%s%s", ftell(mem) > 0 ? "; " : "", d.items[i].text);
+                } else
+                        log_warning("%s", d.items[i].text);
+        }
+        if (mem)
+                fclose(mem);
+        if (*cfg || len == 0) {
+                free(*error);
+                *error = NULL;
+        }
+        if (!*cfg && !*error)
+                *error = strdup("the unit file could not be loaded");
+        diagnostics_done(&d);
+}
+
+static struct service *add_service(struct manager *m, const char *name) {
+        struct service *s = service_new(m, name), **grown;
+
+        if (!s)
+                return NULL;
+        grown = realloc(m->services, (m->n_services + 1) * sizeof(*grown));
+        if (!grown) {
+                service_free(s);
+                return NULL;
+        }
+        m->services = grown;
+        m->services[m->n_services++] = s;
+        if (m->cgroup_base_fd >= 0) {
+                int r = cgroup_service_open(m, name, &s->cgroup_fd);
+                if (r < 0)
+                        log_warning("%s: no cgroup of its own (%s); its process group stands in",
+                                    name, strerror(-r));
+        }
+        return s;
+}
+
+static void drop_service(struct manager *m, struct service *s) {
+        for (size_t i = 0; i < m->n_services; i++)
+                if (m->services[i] == s) {
+                        memmove(m->services + i, m->services + i + 1,
+                                (m->n_services - i - 1) * sizeof(*m->services));
+                        m->n_services--;
+                        break;
+                }
+        cgroup_service_remove(m, s);
+        service_free(s);
+}
+
+/* Drops removed units whose processes are gone. */
+static void collect_removed(struct manager *m) {
+        for (size_t i = 0; i < m->n_services;) {
+                struct service *s = m->services[i];
+                if (s->removed && !service_is_active(s) && !s->waiters) {
+                        log_info("%s: unit removed", s->name);
+                        drop_service(m, s);
+                        continue;
+                }
+                i++;
+        }
+}
+
+int manager_reload(struct manager *m, bool restart_changed, json_t **report) {
+        _cleanup_strv_free_ char **files = NULL;
+        json_t *added = json_array(), *removed = json_array(), *changed = json_array(),
+               *errors = json_array();
+        int r = list_unit_files(m->opt.units_dir, &files);
+
+        *report = json_pack("{s:o, s:o, s:o, s:o}", "added", added, "removed", removed, "changed",
+                            changed, "errors", errors);
+        if (r < 0) {
+                log_error("units directory %s: %s", m->opt.units_dir, strerror(-r));
+                return r;
+        }
+        for (size_t i = 0; i < m->n_services; i++)
+                m->services[i]->removed = true; /* until seen below */
+        for (size_t i = 0; files[i]; i++) {
+                _cleanup_free_ char *path = NULL, *name = strndup(files[i], strlen(files[i]) - 8), *error = NULL;
+                struct unit_config *cfg;
+                struct service *s;
+
+                if (!name || asprintf(&path, "%s/%s", m->opt.units_dir, files[i]) < 0)
+                        return -ENOMEM;
+                s = manager_find(m, name);
+                load_unit(path, &cfg, &error);
+                if (error)
+                        json_array_append_new(errors, json_pack("{s:s, s:s}", "name", name, "error", error));
+                if (!s) {
+                        s = add_service(m, name);
+                        if (!s) {
+                                unit_config_free(cfg);
+                                return -ENOMEM;
+                        }
+                        s->cfg = cfg;
+                        s->load_error = TAKE_PTR(error);
+                        if (s->load_error)
+                                service_set_state(s, SERVICE_FAILED, "invalid unit file");
+                        json_array_append_new(added, json_string(name));
+                        continue;
+                }
+                s->removed = false;
+                if (!cfg) {
+                        /* A broken edit: keep running what was loaded, report the error. */
+                        free(s->load_error);
+                        s->load_error = TAKE_PTR(error);
+                        if (!s->cfg && s->state != SERVICE_FAILED)
+                                service_set_state(s, SERVICE_FAILED, "invalid unit file");
+                        continue;
+                }
+                free(s->load_error);
+                s->load_error = NULL;
+                if (!s->cfg) {
+                        s->cfg = cfg;
+                        json_array_append_new(changed, json_string(name));
+                        if (s->state == SERVICE_FAILED)
+                                service_set_state(s, SERVICE_INACTIVE, "unit file fixed");
+                        continue;
+                }
+                if (cfg->hash == (s->next_cfg ? s->next_cfg : s->cfg)->hash) {
+                        unit_config_free(cfg);
+                        continue;
+                }
+                json_array_append_new(changed, json_string(name));
+                if (!service_is_active(s) && s->state != SERVICE_AUTO_RESTART) {
+                        unit_config_free(s->cfg);
+                        unit_config_free(s->next_cfg);
+                        s->next_cfg = NULL;
+                        s->cfg = cfg;
+                        continue;
+                }
+                unit_config_free(s->next_cfg);
+                s->next_cfg = cfg;
+                if (restart_changed) {
+                        const char *why = NULL;
+                        if (service_restart(s, &why) < 0)
+                                log_error("%s: restart after reload failed: %s", s->name, why);
+                } else
+                        log_info("%s: unit file changed; applies at its next start", s->name);
+        }
+        for (size_t i = 0; i < m->n_services; i++) {
+                struct service *s = m->services[i];
+                if (!s->removed)
+                        continue;
+                json_array_append_new(removed, json_string(s->name));
+                service_stop(s);
+        }
+        collect_removed(m);
+        return 0;
+}
+
+/* --- signals and orphans ------------------------------------------------------------- */
+
+static struct service *service_by_pid(struct manager *m, pid_t pid) {
+        for (size_t i = 0; i < m->n_services; i++)
+                if (service_is_tracked_pid(m->services[i], pid))
+                        return m->services[i];
+        return NULL;
+}
+
+/* As PID 1 or a subreaper we inherit orphans.  Reap them, but never a child that one of
+ * our pidfds tracks: peek with WNOWAIT and leave a tracked child to its own watch (which
+ * runs this again after it has reaped, so that orphans behind it are not forgotten). */
+void manager_reap_orphans(struct manager *m) {
+        if (!m->reap_orphans)
+                return;
+        for (;;) {
+                siginfo_t si = { 0 };
+
+                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+                        return;
+                pid_t pid = si.si_pid;
+
+                if (service_by_pid(m, pid))
+                        return;
+                if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) < 0)
+                        return;
+                log_debug("reaped orphan %d", (int)pid);
+        }
+}
+
+static void begin_shutdown(struct manager *m, const char *why);
+
+static void on_signal(struct loop_event *ev, int res) {
+        struct manager *m = ev->data;
+        struct signalfd_siginfo si;
+        char name[32];
+
+        while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                switch (si.ssi_signo) {
+                case SIGTERM:
+                case SIGINT:
+                        begin_shutdown(m, pv_signal_name((int)si.ssi_signo, name, sizeof(name)));
+                        break;
+                case SIGHUP: {
+                        json_t *report = NULL;
+                        log_info("SIGHUP: reloading units");
+                        manager_reload(m, false, &report);
+                        json_decref(report);
+                        break;
+                }
+                case SIGCHLD:
+                        manager_reap_orphans(m);
+                        break;
+                default:
+                        break;
+                }
+        }
+        if (loop_poll(m->loop, &m->signal_ev, m->signal_fd, POLLIN) < 0)
+                log_error("cannot watch signals any more");
+}
+
+static int setup_signals(struct manager *m) {
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (m->reap_orphans)
+                sigaddset(&mask, SIGCHLD);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negerrno();
+        m->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (m->signal_fd < 0)
+                return negerrno();
+        /* Writing to a client that went away must not kill the manager. */
+        signal(SIGPIPE, SIG_IGN);
+        loop_event_init(&m->signal_ev, on_signal, m);
+        return loop_poll(m->loop, &m->signal_ev, m->signal_fd, POLLIN);
+}
+
+/* --- shutdown: stop services one by one, newest first -------------------------------- */
+
+static struct service *newest_active(struct manager *m) {
+        struct service *best = NULL;
+
+        for (size_t i = 0; i < m->n_services; i++) {
+                struct service *s = m->services[i];
+                if (service_is_active(s) && (!best || s->start_seq > best->start_seq))
+                        best = s;
+        }
+        return best;
+}
+
+void manager_check_shutdown(struct manager *m) {
+        struct service *s;
+
+        if (!m->shutting_down)
+                return;
+        for (size_t i = 0; i < m->n_services; i++) {
+                s = m->services[i];
+                if (s->state == SERVICE_AUTO_RESTART || (s->state == SERVICE_FAILED && loop_event_armed(&s->timer_ev)))
+                        service_stop(s);
+                if (s->state == SERVICE_STOPPING)
+                        return; /* one at a time, in reverse start order */
+        }
+        s = newest_active(m);
+        if (s) {
+                service_stop(s);
+                return;
+        }
+        log_info("all services stopped, exiting");
+        loop_quit(m->loop);
+}
+
+static void begin_shutdown(struct manager *m, const char *why) {
+        if (m->shutting_down)
+                return;
+        log_info("%s: stopping all services in reverse start order", why);
+        m->shutting_down = true;
+        manager_check_shutdown(m);
+}
+
+/* --- setup --------------------------------------------------------------------------- */
+
+double manager_random01(struct manager *m) {
+        /* xorshift64*: plenty for spreading restart delays. */
+        m->rng ^= m->rng >> 12;
+        m->rng ^= m->rng << 25;
+        m->rng ^= m->rng >> 27;
+        return (double)((m->rng * 2685821657736338717ULL) >> 11) / (double)(1ULL << 53);
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = 0;
+                        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                                return negerrno();
+                        *s = '/';
+                }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return negerrno();
+        return 0;
+}
+
+int manager_new(struct manager **ret, const struct manager_options *opt) {
+        struct manager *m = calloc(1, sizeof(*m));
+        const char *why_epoll = NULL;
+        json_t *report = NULL;
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->opt = *opt;
+        m->signal_fd = m->listen_fd = m->cgroup_base_fd = -EBADF;
+        m->rng = now_usec(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+        m->reap_orphans = opt->subreaper || getpid() == 1;
+        *ret = m;
+
+        r = loop_new(&m->loop, opt->force_epoll, &why_epoll);
+        if (r < 0) {
+                log_error("cannot create the event loop: %s", strerror(-r));
+                return r;
+        }
+        if (why_epoll)
+                log_notice("event loop: epoll, because %s", why_epoll);
+        log_info("event loop: %s", loop_backend_name(m->loop));
+
+        if (opt->subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+                r = negerrno();
+                log_error("PR_SET_CHILD_SUBREAPER: %s", strerror(-r));
+                return r;
+        }
+        r = setup_signals(m);
+        if (r < 0) {
+                log_error("signals: %s", strerror(-r));
+                return r;
+        }
+        r = mkdir_p(opt->state_dir, 0755);
+        if (r < 0) {
+                log_error("state directory %s: %s", opt->state_dir, strerror(-r));
+                return r;
+        }
+        {
+                _cleanup_free_ char *sockdir = strdup(opt->socket_path);
+                char *slash = sockdir ? strrchr(sockdir, '/') : NULL;
+                if (slash && slash != sockdir) {
+                        *slash = 0;
+                        mkdir_p(sockdir, 0755);
+                }
+        }
+        r = cgroup_setup(m);
+        if (r < 0)
+                return r;
+        r = manager_reload(m, false, &report);
+        json_decref(report);
+        if (r < 0)
+                return r;
+        log_info("loaded %zu units from %s", m->n_services, opt->units_dir);
+        return control_listen(m);
+}
+
+int manager_run(struct manager *m) {
+        size_t started = 0;
+        int r;
+
+        for (size_t i = 0; i < m->n_services; i++) {
+                struct service *s = m->services[i];
+                const char *why = NULL;
+                if (s->cfg && s->cfg->auto_start) {
+                        if (service_start(s, &why) < 0)
+                                log_error("%s: not started: %s", s->name, why);
+                        started++;
+                }
+        }
+        log_info("ready: %zu units, %zu started, control socket %s", m->n_services, started,
+                 m->opt.socket_path);
+        r = loop_run(m->loop);
+        if (r < 0)
+                log_error("event loop failed: %s", strerror(-r));
+        return r < 0 ? r : m->exit_code;
+}
+
+void manager_free(struct manager *m) {
+        if (!m)
+                return;
+        if (m->loop)
+                control_close_all(m);
+        for (size_t i = 0; i < m->n_services; i++) {
+                cgroup_service_remove(m, m->services[i]);
+                service_free(m->services[i]);
+        }
+        free(m->services);
+        if (m->loop && m->signal_fd >= 0)
+                loop_disarm(m->loop, &m->signal_ev);
+        safe_close(m->signal_fd);
+        if (m->cgroup_base_fd >= 0) {
+                safe_close(m->cgroup_base_fd);
+                rmdir(m->cgroup_base);
+        }
+        free(m->cgroup_base);
+        loop_free(m->loop);
+        free(m);
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The manager: its services, its control socket, its signals.  One thread, one loop. */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pidvisor/pidvisor.h>
+
+#include "loop.h"
+#include "restart.h"
+#include "timeutil.h"
+#include "unit.h"
+
+enum service_state {
+        SERVICE_INACTIVE,     /* never started, stopped, or exited cleanly */
+        SERVICE_STARTING,     /* ExecStartPre= commands running */
+        SERVICE_RUNNING,      /* the main process runs */
+        SERVICE_STOPPING,     /* asked to stop, waiting for the main process */
+        SERVICE_AUTO_RESTART, /* crashed, waiting RestartSec= (with backoff) to start again */
+        SERVICE_FAILED,       /* crashed without restart, start limit hit, or bad unit */
+        _SERVICE_STATE_MAX,
+};
+
+#define HISTORY_MAX 10
+#define STDERR_TAIL_MAX 20
+#define STDERR_LINE_MAX 1024
+
+struct exit_record {
+        usec_t time;        /* CLOCK_REALTIME µs */
+        usec_t runtime;     /* how long that instance ran */
+        pid_t pid;
+        char cause[160];    /* "exited 1", "killed by SIGSEGV (core dumped)", "spawn failed: ..." */
+        char **stderr_tail; /* the last lines it wrote to stderr before it ended */
+        size_t n_stderr;
+};
+
+/* Someone waiting for a job to finish: a control connection's request. */
+struct waiter {
+        struct conn *conn;
+        json_t *id;
+        enum { WAIT_START, WAIT_STOP } kind;
+        struct waiter *next;
+};
+
+struct service {
+        struct manager *m;
+        char *name;
+        struct unit_config *cfg;      /* NULL when the unit file never loaded */
+        struct unit_config *next_cfg; /* loaded by reload, applied at the next start */
+        char *load_error;             /* why the unit file is invalid, or NULL */
+        bool removed;                 /* its file is gone: drop it once stopped */
+
+        enum service_state state;
+        char reason[256];             /* why it is in this state, in words */
+        usec_t state_since;           /* CLOCK_REALTIME µs */
+        usec_t active_since_mono;     /* when the current main process started */
+
+        struct pv_process proc;       /* main process, or the running ExecStartPre */
+        bool proc_is_pre;
+        size_t pre_index;
+        struct loop_event child_ev;
+        struct loop_event timer_ev;   /* restart delay, stop timeout, cooldown */
+        struct loop_event reset_ev;   /* RestartResetSec= */
+
+        int stderr_fd;
+        struct loop_event stderr_ev;
+        char partial[STDERR_LINE_MAX];
+        size_t partial_len;
+        char *tail[STDERR_TAIL_MAX];  /* ring of the last lines */
+        size_t tail_next, tail_n;
+
+        unsigned n_restarts;          /* automatic restarts, shown in status */
+        unsigned backoff_n;           /* restarts since the backoff was last reset */
+        struct start_limit start_limit;
+        bool start_limit_hit;
+        bool stop_requested;
+        bool restart_requested;       /* `restart`: start again once stopped */
+        bool have_last_exit;
+        struct exit_record history[HISTORY_MAX];
+        size_t history_next, history_n;
+
+        int cgroup_fd;                /* its cgroup v2 directory, or -1 */
+        uint64_t start_seq;           /* order of the last start, for shutdown */
+
+        struct waiter *waiters;
+};
+
+struct conn {
+        struct manager *m;
+        int fd;
+        struct loop_event io_ev;
+        struct loop_event idle_ev;
+        char *in;
+        size_t in_len, in_cap;
+        char *out;
+        size_t out_len, out_cap;
+        bool subscribed;   /* `events` stream */
+        bool eof;          /* the client closed its side: read no more */
+        bool closing;      /* flush what is queued and close (in the I/O handler) */
+        unsigned pending;  /* jobs it waits for */
+        uid_t uid;
+        struct conn *next, *prev;
+};
+
+struct manager_options {
+        char *units_dir;
+        char *socket_path;
+        char *state_dir;
+        char *log_dir;
+        bool subreaper;
+        bool force_epoll;
+};
+
+struct manager {
+        struct manager_options opt;
+        struct loop *loop;
+
+        struct service **services;
+        size_t n_services;
+        uint64_t start_seq;
+
+        int signal_fd;
+        struct loop_event signal_ev;
+        bool reap_orphans;
+
+        int listen_fd;
+        struct loop_event listen_ev;
+        struct conn *conns;
+        size_t n_conns;
+
+        bool shutting_down;
+        int exit_code;
+
+        char *cgroup_base;   /* our services' parent cgroup, or NULL: process groups */
+        int cgroup_base_fd;
+
+        uint64_t rng;        /* xorshift state for RestartJitter= */
+};
+
+/* manager.c */
+int manager_new(struct manager **ret, const struct manager_options *opt);
+int manager_run(struct manager *m);
+void manager_free(struct manager *m);
+struct service *manager_find(struct manager *m, const char *name);
+int manager_reload(struct manager *m, bool restart_changed, json_t **report);
+double manager_random01(struct manager *m);
+/* After a child was reaped: in subreaper/PID 1 mode, look for orphans again. */
+void manager_reap_orphans(struct manager *m);
+void manager_check_shutdown(struct manager *m);
+
+/* service.c */
+struct service *service_new(struct manager *m, const char *name);
+void service_free(struct service *s);
+int service_start(struct service *s, const char **why);
+int service_stop(struct service *s);
+int service_restart(struct service *s, const char **why);
+int service_reset_failed(struct service *s, const char **why);
+const char *service_state_to_string(enum service_state st);
+json_t *service_to_json(const struct service *s, bool full);
+bool service_is_active(const struct service *s); /* has a process */
+void service_set_state(struct service *s, enum service_state st, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+void service_add_waiter(struct service *s, struct conn *c, json_t *id, int kind);
+void service_drop_waiters_of(struct service *s, struct conn *c);
+bool service_is_tracked_pid(const struct service *s, pid_t pid);
+
+/* control.c */
+int control_listen(struct manager *m);
+void control_close_all(struct manager *m);
+void control_broadcast_event(struct manager *m, json_t *event); /* steals event */
+void control_reply(struct conn *c, json_t *id, bool ok, json_t *result, const char *error);
+void conn_job_done(struct conn *c);
+
+/* cgroup.c */
+int cgroup_setup(struct manager *m);
+int cgroup_service_open(struct manager *m, const char *name, int *ret_fd);
+/* Sends sig to every process of the service (its cgroup, else its process group
+ * `pgid`); returns how many it reached, or a negative errno. */
+int cgroup_kill_service(struct service *s, int sig, pid_t pgid);
+void cgroup_service_remove(struct manager *m, struct service *s);
+
+/* envfile.c */
+int env_file_load(const char *path, char ***env, char **error_text);

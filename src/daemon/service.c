@@ -1,0 +1,866 @@
+/* SPDX-License-Identifier: MIT */
+/* One service's life: start (ExecStartPre=, then ExecStart=), watch, restart with
+ * backoff, stop with a timeout, keep its crash history.
+ *
+ *   inactive --start--> starting --pre ok--> running --exit--> auto-restart --timer--> ...
+ *                           |                  |  \--stop--> stopping --exit--> inactive
+ *                           \--pre failed------+--exit, no restart--> failed | inactive
+ *   auto-restart --start limit hit--> failed --FailedCooldownSec=--> (start again)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/strv.h"
+#include "lib/util.h"
+#include "log.h"
+#include "manager.h"
+
+/* What a fresh service environment holds before Environment=, as systemd gives it. */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *const state_names[_SERVICE_STATE_MAX] = {
+        [SERVICE_INACTIVE] = "inactive",         [SERVICE_STARTING] = "starting",
+        [SERVICE_RUNNING] = "running",           [SERVICE_STOPPING] = "stopping",
+        [SERVICE_AUTO_RESTART] = "auto-restart", [SERVICE_FAILED] = "failed",
+};
+
+const char *service_state_to_string(enum service_state st) {
+        return st < _SERVICE_STATE_MAX ? state_names[st] : "?";
+}
+
+bool service_is_active(const struct service *s) {
+        return s->proc.pidfd >= 0;
+}
+
+bool service_is_tracked_pid(const struct service *s, pid_t pid) {
+        return s->proc.pidfd >= 0 && s->proc.pid == pid;
+}
+
+static void service_schedule(struct service *s, usec_t delay);
+static void service_spawn_next(struct service *s);
+static void service_enter_dead(struct service *s, const char *cause, enum exit_cause ec,
+                               bool signaled, int code);
+
+struct service *service_new(struct manager *m, const char *name) {
+        struct service *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return NULL;
+        s->name = strdup(name);
+        if (!s->name) {
+                free(s);
+                return NULL;
+        }
+        s->m = m;
+        s->proc = PV_PROCESS_NULL;
+        s->stderr_fd = -EBADF;
+        s->cgroup_fd = -EBADF;
+        s->state_since = now_usec(CLOCK_REALTIME);
+        loop_event_init(&s->child_ev, NULL, s);
+        loop_event_init(&s->timer_ev, NULL, s);
+        loop_event_init(&s->reset_ev, NULL, s);
+        loop_event_init(&s->stderr_ev, NULL, s);
+        return s;
+}
+
+static void history_entry_clear(struct exit_record *e) {
+        strv_free(e->stderr_tail);
+        e->stderr_tail = NULL;
+        e->n_stderr = 0;
+}
+
+static void tail_clear(struct service *s) {
+        for (size_t i = 0; i < STDERR_TAIL_MAX; i++) {
+                free(s->tail[i]);
+                s->tail[i] = NULL;
+        }
+        s->tail_next = s->tail_n = 0;
+}
+
+static void stderr_close(struct service *s) {
+        loop_disarm(s->m->loop, &s->stderr_ev);
+        s->stderr_fd = safe_close(s->stderr_fd);
+        s->partial_len = 0;
+}
+
+void service_free(struct service *s) {
+        struct loop *l;
+
+        if (!s)
+                return;
+        l = s->m->loop;
+        loop_disarm(l, &s->timer_ev);
+        loop_disarm(l, &s->reset_ev);
+        /* Only at teardown: the child stays unreaped for whoever comes next (re-exec). */
+        loop_disarm(l, &s->child_ev);
+        stderr_close(s);
+        pv_process_release(&s->proc);
+        safe_close(s->cgroup_fd);
+        while (s->waiters) {
+                struct waiter *w = s->waiters;
+                s->waiters = w->next;
+                json_decref(w->id);
+                free(w);
+        }
+        for (size_t i = 0; i < HISTORY_MAX; i++)
+                history_entry_clear(&s->history[i]);
+        tail_clear(s);
+        start_limit_done(&s->start_limit);
+        unit_config_free(s->cfg);
+        unit_config_free(s->next_cfg);
+        free(s->load_error);
+        free(s->name);
+        free(s);
+}
+
+/* --- events and waiters ------------------------------------------------------------ */
+
+static json_t *event_json(const struct service *s) {
+        json_t *e = service_to_json(s, false);
+        json_object_set_new(e, "event", json_string("state"));
+        json_object_set_new(e, "time", json_integer((json_int_t)now_usec(CLOCK_REALTIME)));
+        return e;
+}
+
+static void waiters_notify(struct service *s) {
+        struct waiter **p = &s->waiters;
+
+        while (*p) {
+                struct waiter *w = *p;
+                bool done = false, ok = false;
+                const char *error = NULL;
+
+                if (w->kind == WAIT_START) {
+                        /* Stopping is a step of a restart, not its end. */
+                        done = s->state != SERVICE_STARTING && s->state != SERVICE_STOPPING;
+                        ok = s->state == SERVICE_RUNNING;
+                        if (done && !ok)
+                                error = s->reason;
+                } else {
+                        done = !service_is_active(s) && s->state != SERVICE_STOPPING;
+                        ok = true;
+                }
+                if (!done) {
+                        p = &w->next;
+                        continue;
+                }
+                *p = w->next;
+                control_reply(w->conn, w->id, ok, ok ? service_to_json(s, false) : NULL, error);
+                conn_job_done(w->conn);
+                json_decref(w->id);
+                free(w);
+        }
+}
+
+void service_add_waiter(struct service *s, struct conn *c, json_t *id, int kind) {
+        struct waiter *w = calloc(1, sizeof(*w));
+
+        if (!w) {
+                control_reply(c, id, false, NULL, "out of memory");
+                return;
+        }
+        w->conn = c;
+        w->id = json_incref(id);
+        w->kind = kind;
+        w->next = s->waiters;
+        s->waiters = w;
+        c->pending++;
+        waiters_notify(s); /* it may be done already */
+}
+
+void service_drop_waiters_of(struct service *s, struct conn *c) {
+        struct waiter **p = &s->waiters;
+
+        while (*p) {
+                struct waiter *w = *p;
+                if (w->conn != c) {
+                        p = &w->next;
+                        continue;
+                }
+                *p = w->next;
+                json_decref(w->id);
+                free(w);
+        }
+}
+
+void service_set_state(struct service *s, enum service_state st, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+        va_end(ap);
+        if (st != s->state)
+                s->state_since = now_usec(CLOCK_REALTIME);
+        s->state = st;
+        log_info("%s: %s%s%s", s->name, service_state_to_string(st), s->reason[0] ? ": " : "",
+                 s->reason);
+        control_broadcast_event(s->m, event_json(s));
+        waiters_notify(s);
+        manager_check_shutdown(s->m);
+}
+
+/* --- stderr: copied to the daemon's log, last lines kept for the crash history ------- */
+
+static void tail_push(struct service *s, const char *line, size_t len) {
+        char prefix[300];
+
+        snprintf(prefix, sizeof(prefix), "%s[%d]: ", s->name, (int)s->proc.pid);
+        log_raw_line(prefix, line, len);
+        if (len > STDERR_LINE_MAX)
+                len = STDERR_LINE_MAX;
+        free(s->tail[s->tail_next]);
+        s->tail[s->tail_next] = strndup(line, len);
+        s->tail_next = (s->tail_next + 1) % STDERR_TAIL_MAX;
+        if (s->tail_n < STDERR_TAIL_MAX)
+                s->tail_n++;
+}
+
+/* Reads what is there now; returns false at EOF or on error. */
+static bool stderr_drain(struct service *s) {
+        char buf[16384];
+
+        for (;;) {
+                ssize_t n = read(s->stderr_fd, buf, sizeof(buf));
+                if (n < 0)
+                        return errno == EAGAIN || errno == EINTR;
+                if (n == 0)
+                        return false;
+                for (ssize_t i = 0; i < n; i++) {
+                        if (buf[i] == '\n' || s->partial_len == sizeof(s->partial)) {
+                                tail_push(s, s->partial, s->partial_len);
+                                s->partial_len = 0;
+                                if (buf[i] == '\n')
+                                        continue;
+                        }
+                        s->partial[s->partial_len++] = buf[i];
+                }
+        }
+}
+
+static void stderr_flush_partial(struct service *s) {
+        if (s->partial_len) {
+                tail_push(s, s->partial, s->partial_len);
+                s->partial_len = 0;
+        }
+}
+
+static void on_stderr(struct loop_event *ev, int res) {
+        struct service *s = ev->data;
+
+        if (res >= 0 && stderr_drain(s) && loop_poll(s->m->loop, &s->stderr_ev, s->stderr_fd, POLLIN) == 0)
+                return;
+        stderr_flush_partial(s);
+        stderr_close(s);
+}
+
+/* --- killing ------------------------------------------------------------------------- */
+
+static void kill_main(struct service *s, int sig) {
+        struct pv_error err = { 0 };
+
+        if (s->proc.pidfd >= 0 && pv_process_signal(&s->proc, sig, &err) < 0 && err.code != -ESRCH)
+                log_warning("%s: %s", s->name, err.message);
+}
+
+static void kill_service(struct service *s, int sig, bool whole) {
+        enum kill_mode mode = s->cfg ? s->cfg->kill_mode : KILL_CONTROL_GROUP;
+
+        if (whole && mode != KILL_PROCESS) {
+                int r = cgroup_kill_service(s, sig, s->proc.pidfd >= 0 ? s->proc.pid : 0);
+                if (r < 0 && r != -ESRCH)
+                        log_warning("%s: killing its processes: %s", s->name, strerror(-r));
+        }
+        kill_main(s, sig);
+}
+
+/* --- timers -------------------------------------------------------------------------- */
+
+static void on_timer(struct loop_event *ev, int res);
+
+static void service_schedule(struct service *s, usec_t delay) {
+        usec_t deadline = delay == USEC_INFINITY ? USEC_INFINITY : now_usec(CLOCK_MONOTONIC) + delay;
+
+        loop_disarm(s->m->loop, &s->timer_ev);
+        if (delay == USEC_INFINITY)
+                return;
+        s->timer_ev.handler = on_timer;
+        if (loop_timer(s->m->loop, &s->timer_ev, deadline) < 0)
+                log_error("%s: cannot arm a timer: the next step will not happen on its own", s->name);
+}
+
+static void on_reset_timer(struct loop_event *ev, int res) {
+        struct service *s = ev->data;
+
+        if (res < 0 || s->state != SERVICE_RUNNING)
+                return;
+        if (s->backoff_n || s->start_limit.n)
+                log_info("%s: ran for RestartResetSec=, backoff and start limit reset", s->name);
+        s->backoff_n = 0;
+        start_limit_reset(&s->start_limit);
+}
+
+/* --- starting ------------------------------------------------------------------------ */
+
+static void on_child(struct loop_event *ev, int res);
+
+/* The environment a command of this service gets. */
+static int build_env(struct service *s, const struct pv_user *user, char ***ret, char **error_text) {
+        const struct unit_config *c = s->cfg;
+        _cleanup_strv_free_ char **env = NULL;
+        char *path_assign = "PATH=" DEFAULT_PATH;
+        int r;
+
+        env = strv_copy(NULL);
+        if (!env || env_assign(&env, path_assign) < 0)
+                return -ENOMEM;
+        if (user) {
+                char *kv[4] = { NULL };
+                if (asprintf(&kv[0], "HOME=%s", user->home) < 0 ||
+                    asprintf(&kv[1], "USER=%s", user->name) < 0 ||
+                    asprintf(&kv[2], "LOGNAME=%s", user->name) < 0 ||
+                    asprintf(&kv[3], "SHELL=%s", user->shell) < 0)
+                        r = -ENOMEM;
+                else
+                        r = 0;
+                for (int i = 0; i < 4; i++) {
+                        if (r == 0 && kv[i])
+                                r = env_assign(&env, kv[i]);
+                        free(kv[i]);
+                }
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; c->environment && c->environment[i]; i++)
+                if (env_assign(&env, c->environment[i]) < 0)
+                        return -ENOMEM;
+        /* EnvironmentFile= overrides Environment=, as in systemd. */
+        for (size_t i = 0; i < c->n_environment_files; i++) {
+                r = env_file_load(c->environment_files[i].path, &env, error_text);
+                if (r == -ENOENT && c->environment_files[i].missing_ok) {
+                        free(*error_text);
+                        *error_text = NULL;
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+static const char *env_get(char **env, const char *key) {
+        size_t klen = strlen(key);
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], key, klen) == 0 && env[i][klen] == '=')
+                        return env[i] + klen + 1;
+        return NULL;
+}
+
+/* Spawns one command of the service; on failure fills `why` and returns <0. */
+static int spawn_command(struct service *s, const struct exec_command *cmd, char *why, size_t why_size) {
+        const struct unit_config *c = s->cfg;
+        _cleanup_strv_free_ char **env = NULL, **argv = NULL;
+        _cleanup_free_ char *path = NULL, *env_error = NULL, *workdir = NULL;
+        struct pv_user user = { 0 };
+        struct pv_spawn_attr a;
+        struct pv_error err = { 0 };
+        struct pv_rlimit limits[RLIM_NLIMITS];
+        gid_t group = 0;
+        int pipes[3] = { -1, -1, -1 }, r;
+
+        if (c->user) {
+                r = pv_user_lookup(c->user, &user, &err);
+                if (r < 0) {
+                        snprintf(why, why_size, "User=%s: %s", c->user, err.message);
+                        return r;
+                }
+        }
+        r = build_env(s, c->user ? &user : NULL, &env, &env_error);
+        if (r < 0) {
+                snprintf(why, why_size, "environment: %s", env_error ? env_error : strerror(-r));
+                goto out;
+        }
+        r = exec_command_expand(cmd, env, &argv);
+        if (r < 0 || !argv || !argv[0]) {
+                snprintf(why, why_size, "line %u: expanding the command: %s", cmd->line,
+                         r < 0 ? strerror(-r) : "empty");
+                r = r < 0 ? r : -EINVAL;
+                goto out;
+        }
+        /* The program is looked up in the service's own PATH, not the daemon's. */
+        r = pv_lookpath(cmd->path, env_get(env, "PATH"), &path, &err);
+        if (r < 0) {
+                snprintf(why, why_size, "%s", err.message);
+                goto out;
+        }
+
+        pv_spawn_attr_init(&a);
+        a.path = path;
+        a.argv = argv;
+        a.envp = env;
+        a.umask = c->umask;
+        a.new_session = true;
+        a.close_other_fds = true;
+        a.stdio[0].kind = PV_STDIO_NULL;
+        a.stdio[1].kind = PV_STDIO_INHERIT;
+        a.stdio[2].kind = PV_STDIO_PIPE;
+        a.cgroup_fd = s->cgroup_fd;
+        if (c->working_directory) {
+                if (strcmp(c->working_directory, "~") == 0)
+                        workdir = strdup(c->user ? user.home : (getenv("HOME") ? getenv("HOME") : "/"));
+                else
+                        workdir = strdup(c->working_directory);
+                if (!workdir) {
+                        r = -ENOMEM;
+                        snprintf(why, why_size, "out of memory");
+                        goto out;
+                }
+                if (c->working_directory_missing_ok && access(workdir, F_OK) < 0)
+                        a.cwd = "/";
+                else
+                        a.cwd = workdir;
+        } else
+                a.cwd = "/";
+        {
+                size_t n = 0;
+                for (int i = 0; i < RLIM_NLIMITS; i++)
+                        if (c->limit_set[i])
+                                limits[n++] = (struct pv_rlimit){ .resource = i, .limit = c->limits[i] };
+                a.rlimits = limits;
+                a.n_rlimits = n;
+        }
+        if (c->group) {
+                r = pv_group_lookup(c->group, &group, &err);
+                if (r < 0) {
+                        snprintf(why, why_size, "Group=%s: %s", c->group, err.message);
+                        goto out;
+                }
+                a.set_gid = true;
+                a.gid = group;
+        }
+        if (c->user) {
+                a.set_uid = true;
+                a.uid = user.uid;
+                if (!c->group) {
+                        a.set_gid = true;
+                        a.gid = user.gid;
+                }
+                a.set_groups = true;
+                a.groups = c->group ? &group : user.groups;
+                a.n_groups = c->group ? 1 : user.n_groups;
+        }
+
+        r = pv_spawn(&a, &s->proc, pipes, &err);
+        if (r < 0) {
+                snprintf(why, why_size, "%s", err.message);
+                goto out;
+        }
+        stderr_close(s); /* an earlier command's pipe, if someone still held it */
+        s->stderr_fd = pipes[2];
+        fcntl(s->stderr_fd, F_SETFL, O_NONBLOCK);
+        s->stderr_ev.handler = on_stderr;
+        if (loop_poll(s->m->loop, &s->stderr_ev, s->stderr_fd, POLLIN) < 0)
+                stderr_close(s);
+        s->child_ev.handler = on_child;
+        r = loop_child(s->m->loop, &s->child_ev, s->proc.pidfd);
+        if (r < 0) {
+                /* Without a watch we would never learn of its exit: do not run it blind. */
+                snprintf(why, why_size, "cannot watch the process: %s", strerror(-r));
+                pv_process_signal(&s->proc, SIGKILL, NULL);
+                pv_process_wait(&s->proc, 0, NULL, NULL);
+                pv_process_release(&s->proc);
+                goto out;
+        }
+        r = 0;
+out:
+        pv_user_done(&user);
+        return r;
+}
+
+/* Starts the next command: the next ExecStartPre=, or ExecStart=. */
+static void service_spawn_next(struct service *s) {
+        const struct unit_config *c = s->cfg;
+        char why[600];
+        bool pre = s->pre_index < c->n_exec_start_pre;
+        const struct exec_command *cmd = pre ? &c->exec_start_pre[s->pre_index] : &c->exec_start[0];
+
+        tail_clear(s);
+        if (spawn_command(s, cmd, why, sizeof(why)) < 0) {
+                log_error("%s: %s failed to start: %s", s->name, pre ? "ExecStartPre=" : "ExecStart=", why);
+                char cause[200];
+                snprintf(cause, sizeof(cause), "spawn failed: %.180s", why);
+                service_enter_dead(s, cause, EXIT_CAUSE_UNCLEAN_CODE, false, 203);
+                return;
+        }
+        s->proc_is_pre = pre;
+        s->active_since_mono = now_usec(CLOCK_MONOTONIC);
+        if (pre) {
+                service_set_state(s, SERVICE_STARTING, "ExecStartPre= %zu (pid %d)", s->pre_index + 1,
+                                  (int)s->proc.pid);
+                return;
+        }
+        s->start_seq = ++s->m->start_seq;
+        if (c->restart_reset > 0 && c->restart_reset != USEC_INFINITY) {
+                loop_disarm(s->m->loop, &s->reset_ev);
+                s->reset_ev.handler = on_reset_timer;
+                loop_timer(s->m->loop, &s->reset_ev, now_usec(CLOCK_MONOTONIC) + c->restart_reset);
+        }
+        service_set_state(s, SERVICE_RUNNING, "pid %d", (int)s->proc.pid);
+}
+
+/* A start attempt, automatic or asked for: applies a pending config, checks the start
+ * limit, then runs the commands. */
+static int service_begin(struct service *s, bool automatic) {
+        if (s->next_cfg) {
+                unit_config_free(s->cfg);
+                s->cfg = TAKE_PTR(s->next_cfg);
+                log_info("%s: now running the reloaded unit file", s->name);
+        }
+        if (!start_limit_admit(&s->start_limit, s->cfg, now_usec(CLOCK_MONOTONIC))) {
+                char limit[128], sec[64];
+                s->start_limit_hit = true;
+                format_timespan(sec, sizeof(sec), s->cfg->start_limit_interval);
+                snprintf(limit, sizeof(limit), "%u starts in %s", s->cfg->start_limit_burst, sec);
+                if (s->cfg->failed_cooldown > 0 && s->cfg->failed_cooldown != USEC_INFINITY) {
+                        char cd[64];
+                        format_timespan(cd, sizeof(cd), s->cfg->failed_cooldown);
+                        service_schedule(s, s->cfg->failed_cooldown);
+                        service_set_state(s, SERVICE_FAILED,
+                                          "start limit hit (%s), trying again in %s (FailedCooldownSec=)",
+                                          limit, cd);
+                } else
+                        service_set_state(s, SERVICE_FAILED,
+                                          "start limit hit (%s); `pidvisor reset-failed %s` to allow starts",
+                                          limit, s->name);
+                return -EAGAIN;
+        }
+        s->stop_requested = false;
+        s->pre_index = 0;
+        if (!automatic)
+                s->backoff_n = 0;
+        service_spawn_next(s);
+        return 0;
+}
+
+int service_start(struct service *s, const char **why) {
+        if (s->removed) {
+                *why = "its unit file was removed";
+                return -ENOENT;
+        }
+        if (!s->cfg) {
+                *why = s->load_error ? s->load_error : "the unit file is invalid";
+                return -EINVAL;
+        }
+        switch (s->state) {
+        case SERVICE_RUNNING:
+        case SERVICE_STARTING:
+                return 0; /* already */
+        case SERVICE_STOPPING:
+                s->restart_requested = true; /* start once it is down */
+                return 0;
+        case SERVICE_FAILED:
+                if (s->start_limit_hit) {
+                        *why = "start limit hit: run `pidvisor reset-failed` first";
+                        return -EAGAIN;
+                }
+                break;
+        case SERVICE_INACTIVE:
+        case SERVICE_AUTO_RESTART:
+        case _SERVICE_STATE_MAX:
+                break;
+        }
+        loop_disarm(s->m->loop, &s->timer_ev);
+        if (service_begin(s, false) < 0) {
+                *why = s->reason;
+                return -EAGAIN;
+        }
+        return 0;
+}
+
+/* --- stopping ------------------------------------------------------------------------ */
+
+int service_stop(struct service *s) {
+        loop_disarm(s->m->loop, &s->reset_ev);
+        s->restart_requested = false;
+        switch (s->state) {
+        case SERVICE_RUNNING:
+        case SERVICE_STARTING: {
+                char t[64];
+                int sig = s->cfg ? s->cfg->kill_signal : SIGTERM;
+                usec_t timeout = s->cfg ? s->cfg->timeout_stop : 90 * USEC_PER_SEC;
+                char signame[32];
+
+                s->stop_requested = true;
+                kill_service(s, sig, !s->cfg || s->cfg->kill_mode == KILL_CONTROL_GROUP);
+                service_schedule(s, timeout);
+                format_timespan(t, sizeof(t), timeout);
+                service_set_state(s, SERVICE_STOPPING, "sent %s, SIGKILL in %s",
+                                  pv_signal_name(sig, signame, sizeof(signame)), t);
+                return 0;
+        }
+        case SERVICE_STOPPING:
+                return 0;
+        case SERVICE_AUTO_RESTART:
+                loop_disarm(s->m->loop, &s->timer_ev);
+                service_set_state(s, SERVICE_INACTIVE, "stopped while waiting to restart");
+                return 0;
+        case SERVICE_FAILED:
+                loop_disarm(s->m->loop, &s->timer_ev); /* no cool-down retry after a stop */
+                return 0;
+        case SERVICE_INACTIVE:
+        case _SERVICE_STATE_MAX:
+                return 0;
+        }
+        return 0;
+}
+
+int service_restart(struct service *s, const char **why) {
+        if (!s->cfg && !s->next_cfg) {
+                *why = s->load_error ? s->load_error : "the unit file is invalid";
+                return -EINVAL;
+        }
+        if (service_is_active(s)) {
+                service_stop(s);
+                s->restart_requested = true;
+                return 0;
+        }
+        if (s->state == SERVICE_FAILED && s->start_limit_hit) {
+                *why = "start limit hit: run `pidvisor reset-failed` first";
+                return -EAGAIN;
+        }
+        loop_disarm(s->m->loop, &s->timer_ev);
+        if (s->state == SERVICE_FAILED || s->state == SERVICE_AUTO_RESTART)
+                s->state = SERVICE_INACTIVE;
+        return service_start(s, why);
+}
+
+int service_reset_failed(struct service *s, const char **why) {
+        start_limit_reset(&s->start_limit);
+        s->start_limit_hit = false;
+        s->backoff_n = 0;
+        if (s->state == SERVICE_FAILED) {
+                loop_disarm(s->m->loop, &s->timer_ev);
+                service_set_state(s, SERVICE_INACTIVE, "failed state reset");
+        }
+        return 0;
+}
+
+/* --- exits --------------------------------------------------------------------------- */
+
+static void history_add(struct service *s, const char *cause, pid_t pid) {
+        struct exit_record *e = &s->history[s->history_next];
+        size_t n = s->tail_n, first = (s->tail_next + STDERR_TAIL_MAX - n) % STDERR_TAIL_MAX;
+
+        history_entry_clear(e);
+        *e = (struct exit_record){
+                .time = now_usec(CLOCK_REALTIME),
+                .runtime = s->active_since_mono ? now_usec(CLOCK_MONOTONIC) - s->active_since_mono : 0,
+                .pid = pid,
+        };
+        snprintf(e->cause, sizeof(e->cause), "%s", cause);
+        e->stderr_tail = calloc(n + 1, sizeof(char *));
+        if (e->stderr_tail) {
+                for (size_t i = 0; i < n; i++) {
+                        const char *line = s->tail[(first + i) % STDERR_TAIL_MAX];
+                        e->stderr_tail[e->n_stderr] = strdup(line ? line : "");
+                        if (e->stderr_tail[e->n_stderr])
+                                e->n_stderr++;
+                }
+        }
+        s->history_next = (s->history_next + 1) % HISTORY_MAX;
+        if (s->history_n < HISTORY_MAX)
+                s->history_n++;
+        s->have_last_exit = true;
+}
+
+/* The main process (or a failing start command) is gone: decide what comes next. */
+static void service_enter_dead(struct service *s, const char *cause, enum exit_cause ec,
+                               bool signaled, int code) {
+        const struct unit_config *c = s->cfg;
+        pid_t pid = s->proc.pid;
+
+        loop_disarm(s->m->loop, &s->timer_ev);
+        loop_disarm(s->m->loop, &s->reset_ev);
+        history_add(s, cause, pid);
+        s->active_since_mono = 0;
+
+        if (s->stop_requested || s->m->shutting_down) {
+                s->stop_requested = false;
+                if (s->restart_requested && !s->m->shutting_down) {
+                        const char *why = NULL;
+                        s->restart_requested = false;
+                        s->state = SERVICE_INACTIVE;
+                        if (service_start(s, &why) < 0)
+                                log_error("%s: restart failed: %s", s->name, why);
+                        return;
+                }
+                service_set_state(s, SERVICE_INACTIVE, "stopped (%s)", cause);
+                return;
+        }
+        if (restart_wanted(c, ec, signaled, code)) {
+                char t[64];
+                usec_t d = restart_delay(c, ++s->backoff_n, manager_random01(s->m));
+
+                s->n_restarts++;
+                format_timespan(t, sizeof(t), d);
+                service_schedule(s, d);
+                service_set_state(s, SERVICE_AUTO_RESTART, "%s (%s), restart %u in %s", cause,
+                                  exit_cause_to_string(ec), s->n_restarts, t);
+                return;
+        }
+        if (ec == EXIT_CAUSE_CLEAN)
+                service_set_state(s, SERVICE_INACTIVE, "%s", cause);
+        else
+                service_set_state(s, SERVICE_FAILED, "%s (%s)", cause, exit_cause_to_string(ec));
+}
+
+static void on_child(struct loop_event *ev, int res) {
+        struct service *s = ev->data;
+        const struct unit_config *c = s->cfg;
+        struct pv_exit ex = { 0 };
+        char cause[160];
+        bool was_pre = s->proc_is_pre;
+        enum exit_cause ec;
+
+        if (res < 0) {
+                /* The watch itself failed: fall back to a blocking wait; it has exited or
+                 * will, and losing its status would be worse than a short stall. */
+                log_error("%s: watching pid %d failed (%s), waiting for it directly", s->name,
+                          (int)s->proc.pid, strerror(-res));
+                pv_process_wait(&s->proc, 0, &ex, NULL);
+        } else {
+                ex.pid = ev->si.si_pid;
+                if (ev->si.si_code == CLD_EXITED)
+                        ex.status = ev->si.si_status;
+                else {
+                        ex.signaled = true;
+                        ex.signal = ev->si.si_status;
+                        ex.core_dumped = ev->si.si_code == CLD_DUMPED;
+                }
+        }
+        /* Everything it wrote before dying belongs to this exit's record. */
+        if (s->stderr_fd >= 0) {
+                if (!stderr_drain(s)) {
+                        stderr_flush_partial(s);
+                        stderr_close(s);
+                } else
+                        stderr_flush_partial(s);
+        }
+        pv_exit_describe(&ex, cause, sizeof(cause));
+        ec = exit_cause_classify(c, ex.signaled, ex.signaled ? ex.signal : ex.status);
+        /* Leftovers of its group go with it (KillMode=control-group or mixed). */
+        if (c->kill_mode != KILL_PROCESS)
+                cgroup_kill_service(s, SIGKILL, s->proc.pid);
+        pv_process_release(&s->proc);
+        loop_disarm(s->m->loop, &s->timer_ev);
+
+        if (was_pre) {
+                const struct exec_command *cmd = &c->exec_start_pre[s->pre_index];
+                bool ok = (!ex.signaled && ex.status == 0) || cmd->ignore_failure;
+                if (ok && !s->stop_requested && !s->m->shutting_down) {
+                        s->pre_index++;
+                        service_spawn_next(s);
+                        manager_reap_orphans(s->m);
+                        return;
+                }
+                if (!ok) {
+                        char pre_cause[200];
+                        snprintf(pre_cause, sizeof(pre_cause), "ExecStartPre= %zu %s", s->pre_index + 1, cause);
+                        service_enter_dead(s, pre_cause, ec == EXIT_CAUSE_CLEAN ? EXIT_CAUSE_UNCLEAN_CODE : ec,
+                                           ex.signaled, ex.signaled ? ex.signal : ex.status);
+                        manager_reap_orphans(s->m);
+                        return;
+                }
+        }
+        service_enter_dead(s, cause, ec, ex.signaled, ex.signaled ? ex.signal : ex.status);
+        manager_reap_orphans(s->m);
+}
+
+static void on_timer(struct loop_event *ev, int res) {
+        struct service *s = ev->data;
+
+        if (res < 0)
+                return;
+        switch (s->state) {
+        case SERVICE_STOPPING: {
+                log_warning("%s: did not stop within TimeoutStopSec=, sending SIGKILL", s->name);
+                kill_service(s, SIGKILL, true);
+                service_set_state(s, SERVICE_STOPPING, "stop timed out, sent SIGKILL");
+                break;
+        }
+        case SERVICE_AUTO_RESTART:
+                service_begin(s, true);
+                break;
+        case SERVICE_FAILED:
+                /* FailedCooldownSec= has passed: start afresh. */
+                start_limit_reset(&s->start_limit);
+                s->start_limit_hit = false;
+                s->backoff_n = 0;
+                log_info("%s: FailedCooldownSec= passed, starting again", s->name);
+                service_begin(s, true);
+                break;
+        case SERVICE_INACTIVE:
+        case SERVICE_STARTING:
+        case SERVICE_RUNNING:
+        case _SERVICE_STATE_MAX:
+                break;
+        }
+}
+
+/* --- status -------------------------------------------------------------------------- */
+
+static json_t *exit_record_json(const struct exit_record *e) {
+        json_t *lines = json_array();
+
+        for (size_t i = 0; i < e->n_stderr; i++)
+                json_array_append_new(lines, json_string(e->stderr_tail[i]));
+        return json_pack("{s:I, s:I, s:i, s:s, s:o}", "time", (json_int_t)e->time, "runtime_usec",
+                         (json_int_t)e->runtime, "pid", (int)e->pid, "cause", e->cause, "stderr", lines);
+}
+
+json_t *service_to_json(const struct service *s, bool full) {
+        json_t *o = json_object();
+        const struct unit_config *c = s->cfg ? s->cfg : s->next_cfg;
+
+        json_object_set_new(o, "name", json_string(s->name));
+        json_object_set_new(o, "state", json_string(service_state_to_string(s->state)));
+        json_object_set_new(o, "reason", json_string(s->reason));
+        json_object_set_new(o, "since", json_integer((json_int_t)s->state_since));
+        json_object_set_new(o, "pid", service_is_active(s) ? json_integer(s->proc.pid) : json_null());
+        json_object_set_new(o, "uptime_usec",
+                            service_is_active(s) && s->active_since_mono
+                                    ? json_integer((json_int_t)(now_usec(CLOCK_MONOTONIC) - s->active_since_mono))
+                                    : json_null());
+        json_object_set_new(o, "restarts", json_integer(s->n_restarts));
+        if (s->have_last_exit) {
+                const struct exit_record *last = &s->history[(s->history_next + HISTORY_MAX - 1) % HISTORY_MAX];
+                json_object_set_new(o, "last_exit", json_string(last->cause));
+        } else
+                json_object_set_new(o, "last_exit", json_null());
+        json_object_set_new(o, "description", c && c->description ? json_string(c->description) : json_null());
+        json_object_set_new(o, "load_error", s->load_error ? json_string(s->load_error) : json_null());
+        json_object_set_new(o, "reload_pending", json_boolean(s->next_cfg != NULL));
+        if (full) {
+                json_t *h = json_array();
+                for (size_t i = 0; i < s->history_n; i++) {
+                        size_t idx = (s->history_next + HISTORY_MAX - 1 - i) % HISTORY_MAX;
+                        json_array_append_new(h, exit_record_json(&s->history[idx]));
+                }
+                json_object_set_new(o, "history", h); /* newest first */
+                json_object_set_new(o, "kill_scope", json_string(s->cgroup_fd >= 0 ? "cgroup" : "process-group"));
+                if (c) {
+                        json_object_set_new(o, "unit_file", json_string(c->path));
+                        json_object_set_new(o, "restart", json_string(restart_mode_to_string(c->restart)));
+                }
+        }
+        return o;
+}
