@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Quick start (1): installs what is missing, builds pidvisor, and runs its main job on the
-# bundled example.
+# bundled example: the daemon supervising examples/units (a steady clock, a service that
+# crashes every few seconds and is restarted with backoff, and a small web server).
+# It shows `pidvisor status` a few times, the crash history of the flaky service, then
+# stops the daemon, which stops every service.  Set EXAMPLE_SECONDS to watch longer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -8,7 +11,25 @@ if [ ! -f build/gcc/build.ninja ]; then
   CC=gcc meson setup build/gcc -Dwerror=true >/dev/null
 fi
 ninja -C build/gcc src/cli/pidvisor >/dev/null
-set +e
-build/gcc/src/cli/pidvisor run --cwd /tmp --env GREETING=hello --user nobody \
-  --rlimit NOFILE=256:512 -- "$PWD/examples/hello.sh"
-echo "pidvisor run exited with $? (the example's own status)"
+pidvisor=$PWD/build/gcc/src/cli/pidvisor
+
+state=$(mktemp -d /tmp/pidvisor-example.XXXXXX)
+export PIDVISOR_SOCKET=$state/pidvisor.sock
+"$pidvisor" daemon --units "$PWD/examples/units" --state-dir "$state" 2>"$state/daemon.log" &
+daemon=$!
+trap 'kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null; rm -rf "$state"' EXIT
+
+for _ in $(seq 50); do [ -S "$PIDVISOR_SOCKET" ] && break; sleep 0.1; done
+seconds=${EXAMPLE_SECONDS:-12}
+for ((t = 0; t < seconds; t += 4)); do
+  echo "== pidvisor status (after ${t}s)"
+  "$pidvisor" status
+  sleep 4
+done
+echo "== pidvisor status flaky"
+"$pidvisor" status flaky
+echo "== pidvisor stop web; pidvisor status web"
+"$pidvisor" stop web
+"$pidvisor" status web | head -n 3
+echo "== the daemon's log"
+cat "$state/daemon.log"

@@ -250,15 +250,30 @@ static int pid_reuse_scenario(void) {
 
 START_TEST(test_pid_reuse_safety) {
         int status;
-        pid_t init;
+        pid_t outer;
 
-        ck_assert_msg(unshare(CLONE_NEWPID) == 0, "unshare(CLONE_NEWPID): %s", strerror(errno));
-        init = fork();
-        ck_assert_int_ge(init, 0);
-        if (init == 0)
-                _exit(pid_reuse_scenario()); /* pid 1 of the new namespace */
-        ck_assert_int_eq(waitpid(init, &status, 0), init);
+        /* The unshare happens in a child of the test: a process whose pid namespace for
+         * children has lost its init cannot fork any more, and the test process must
+         * (LeakSanitizer forks at exit). */
+        outer = fork();
+        ck_assert_int_ge(outer, 0);
+        if (outer == 0) {
+                pid_t init;
+
+                if (unshare(CLONE_NEWPID) < 0)
+                        _exit(100);
+                init = fork();
+                if (init < 0)
+                        _exit(101);
+                if (init == 0)
+                        _exit(pid_reuse_scenario()); /* pid 1 of the new namespace */
+                if (waitpid(init, &status, 0) != init || !WIFEXITED(status))
+                        _exit(102);
+                _exit(WEXITSTATUS(status));
+        }
+        ck_assert_int_eq(waitpid(outer, &status, 0), outer);
         ck_assert_msg(WIFEXITED(status), "scenario died: status %#x", status);
+        ck_assert_msg(WEXITSTATUS(status) != 100, "unshare(CLONE_NEWPID) failed");
         ck_assert_msg(WEXITSTATUS(status) == REUSE_OK, "pid reuse scenario failed at step %d",
                       WEXITSTATUS(status));
 }
