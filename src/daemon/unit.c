@@ -1,0 +1,1344 @@
+/* SPDX-License-Identifier: MIT */
+/* NAME.service files: systemd's keys, read into a struct unit_config.  The ini layer is
+ * conf-parse.c; this file knows what each key means.  Reference: docs/units.md. */
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <pidvisor/pidvisor.h>
+
+#include "conf-parse.h"
+#include "lib/strv.h"
+#include "lib/util.h"
+
+#define UNIT_FILE_MAX ((size_t)1 << 20)
+#define SUFFIX ".service"
+
+enum {
+        SEC_UNIT = 1 << 0,
+        SEC_SERVICE = 1 << 1,
+        SEC_INSTALL = 1 << 2,
+        SEC_PIDVISOR = 1 << 3,
+};
+
+static const char *const sections[] = { "Unit", "Service", "Install", "X-Pidvisor", NULL };
+
+struct parser {
+        const char *path;
+        struct unit_config *u;
+        struct diagnostics diag;
+        unsigned exec_start_line;        /* of the ExecStart= in effect, 0: none */
+        unsigned restart_steps_line;
+        unsigned restart_max_delay_line;
+        char **env;                      /* Environment= assignments in order, repeats */
+        size_t n_env;                    /* included: env_finish() folds them */
+        int auto_start;                  /* AutoStart=: -1 not given */
+        bool wanted_by_default;          /* [Install] WantedBy= names a boot target */
+};
+
+struct key;
+typedef int (*key_parse_fn)(struct parser *p, const struct key *k, unsigned line,
+                            const char *value);
+struct key {
+        unsigned sections;
+        const char *name;
+        key_parse_fn parse;
+        size_t offset; /* the field in struct unit_config, where the parser uses one */
+};
+
+/* ---- messages ------------------------------------------------------------------------- */
+
+static int report(struct parser *p, bool error, unsigned line, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int report(struct parser *p, bool error, unsigned line, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                msg = NULL;
+                return -ENOMEM;
+        }
+        if (line > 0)
+                return diagnostics_add(&p->diag, error, "%s:%u: %s", p->path, line, msg);
+        return diagnostics_add(&p->diag, error, "%s: %s", p->path, msg);
+}
+
+/* `Key=: invalid value "V" (expected ...)` */
+static int invalid(struct parser *p, unsigned line, const char *key, const char *value,
+                   const char *expected) {
+        _cleanup_free_ char *q = conf_quote(value);
+
+        if (!q)
+                return -ENOMEM;
+        return report(p, true, line, "%s=: invalid value \"%s\" (expected %s)", key, q,
+                      expected);
+}
+
+/* `Key=: invalid value "V" (reason)` */
+static int invalid_because(struct parser *p, unsigned line, const char *key, const char *value,
+                           const char *reason) {
+        _cleanup_free_ char *q = conf_quote(value);
+
+        if (!q)
+                return -ENOMEM;
+        return report(p, true, line, "%s=: invalid value \"%s\" (%s)", key, q, reason);
+}
+
+/* ---- value parsers -------------------------------------------------------------------- */
+
+static bool is_space(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool all_digits(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (!all_digits(s))
+                return -EINVAL;
+        for (; *s; s++) {
+                if (v > (UINT64_MAX - 9) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t)(*s - '0');
+        }
+        if (v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+/* systemd's parse_boolean(). */
+static int parse_bool(const char *s) {
+        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
+        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0)
+                        return 1;
+                if (strcasecmp(s, no[i]) == 0)
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+/* A byte count: digits, an optional fraction, an optional 1024-based suffix. */
+static int parse_size(const char *s, uint64_t *ret) {
+        static const struct {
+                char suffix;
+                uint64_t factor;
+        } suffixes[] = {
+                { 'B', 1 },          { 'K', 1ULL << 10 }, { 'M', 1ULL << 20 }, { 'G', 1ULL << 30 },
+                { 'T', 1ULL << 40 }, { 'P', 1ULL << 50 }, { 'E', 1ULL << 60 },
+        };
+        const char *num = s, *frac = NULL;
+        uint64_t whole = 0, factor = 1, sum;
+
+        for (; *s >= '0' && *s <= '9'; s++) {
+                if (whole > (UINT64_MAX - 9) / 10)
+                        return -ERANGE;
+                whole = whole * 10 + (uint64_t)(*s - '0');
+        }
+        if (s == num)
+                return -EINVAL;
+        if (*s == '.') {
+                frac = ++s;
+                while (*s >= '0' && *s <= '9')
+                        s++;
+                if (s == frac)
+                        return -EINVAL;
+        }
+        while (is_space(*s))
+                s++;
+        if (*s) {
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(suffixes) && suffixes[i].suffix != *s; i++)
+                        ;
+                if (i == ELEMENTSOF(suffixes) || s[1])
+                        return -EINVAL;
+                factor = suffixes[i].factor;
+        }
+        if (whole > UINT64_MAX / factor)
+                return -ERANGE;
+        sum = whole * factor;
+        if (frac) {
+                /* The fraction exactly, truncated to whole bytes: "1.5K" is 1536. */
+                unsigned __int128 f = 0, pow = 1;
+
+                for (unsigned i = 0; i < 18 && frac[i] >= '0' && frac[i] <= '9'; i++) {
+                        f = f * 10 + (unsigned)(frac[i] - '0');
+                        pow *= 10;
+                }
+                f = f * factor / pow;
+                if (f > UINT64_MAX - sum)
+                        return -ERANGE;
+                sum += (uint64_t)f;
+        }
+        *ret = sum;
+        return 0;
+}
+
+/* RestartJitter=: "0.2" or "20%", within 0..1. */
+static int parse_fraction(const char *s, double *ret) {
+        static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+                                        1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+        uint64_t mant = 0;
+        unsigned sig = 0, scale = 0, n_int = 0, n_frac = 0;
+        bool dot = false;
+        double v;
+
+        /* The digits as one integer and a power of ten, then a single division: "0.2"
+         * gives exactly the double 0.2, whatever the locale.  Digits past the 18th
+         * significant one (or the 18th decimal) are dropped. */
+        for (; (*s >= '0' && *s <= '9') || (*s == '.' && !dot); s++) {
+                if (*s == '.') {
+                        dot = true;
+                        continue;
+                }
+                if (dot)
+                        n_frac++;
+                else
+                        n_int++;
+                if (sig >= 18 || scale >= 18) {
+                        if (!dot)
+                                return -ERANGE;
+                        continue;
+                }
+                mant = mant * 10 + (uint64_t)(*s - '0');
+                if (mant > 0)
+                        sig++;
+                if (dot)
+                        scale++;
+        }
+        if (n_int + n_frac == 0 || (dot && n_frac == 0))
+                return -EINVAL; /* "", ".", "%", "1." */
+        if (*s == '%' && !s[1])
+                v = (double)mant / pow10[scale] / 100.0;
+        else if (!*s)
+                v = (double)mant / pow10[scale];
+        else
+                return -EINVAL;
+        if (v > 1.0)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+/* User= and Group=: a name, or a number below 2^32 - 1. */
+static bool user_name_valid(const char *s) {
+        uint64_t id;
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 256 || s[0] == '-' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+                return false;
+        if (all_digits(s))
+                return parse_u64(s, UINT32_MAX - 1, &id) == 0;
+        for (; *s; s++)
+                if ((unsigned char)*s <= ' ' || *s == 0x7f || *s == ':' || *s == '/')
+                        return false;
+        return true;
+}
+
+/* Unit names: systemd's characters, without '@' (templates are not supported) and '\'. */
+static bool unit_name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == ':' || c == '-' || c == '_' || c == '.';
+}
+
+/* Specifiers (systemd.unit(5)): the few that mean something without templates and
+ * without a user manager.  Returns 1 with *ret set, 0 when the problem was reported,
+ * -ENOMEM. */
+static int expand_specifiers(struct parser *p, unsigned line, const char *key,
+                             const char *value, const char *s, char **ret) {
+        const char *name = p->u->name ?: "";
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0, cap = strlen(s) + 1;
+
+        out = malloc(cap);
+        if (!out)
+                return -ENOMEM;
+        for (; *s; s++) {
+                const char *add = s;
+                char *g;
+                size_t n = 1;
+                bool suffix = false;
+
+                if (*s == '%' && s[1]) {
+                        s++;
+                        switch (*s) {
+                        case '%':
+                                break;
+                        case 'n':
+                                suffix = true;
+                                add = name;
+                                n = strlen(name);
+                                break;
+                        case 'N':
+                        case 'p':
+                        case 'P':
+                                add = name;
+                                n = strlen(name);
+                                break;
+                        case 'i':
+                        case 'I':
+                                n = 0;
+                                break;
+                        default: {
+                                _cleanup_free_ char *q = conf_quote(value);
+                                char spec[3] = { '%', *s, 0 };
+                                _cleanup_free_ char *qs = conf_quote(spec);
+                                int r;
+
+                                if (!q || !qs)
+                                        return -ENOMEM;
+                                r = report(p, true, line,
+                                           "%s=: invalid value \"%s\" (specifier %s is not "
+                                           "supported, only %%n %%N %%p %%P %%i %%I and %%%% "
+                                           "are)",
+                                           key, q, qs);
+                                return r < 0 ? r : 0;
+                        }
+                        }
+                }
+                if (len + n + (suffix ? strlen(SUFFIX) : 0) + 1 > cap) {
+                        cap = (len + n + strlen(SUFFIX) + 1) * 2;
+                        g = realloc(out, cap);
+                        if (!g)
+                                return -ENOMEM;
+                        out = g;
+                }
+                memcpy(out + len, add, n);
+                len += n;
+                if (suffix) {
+                        memcpy(out + len, SUFFIX, strlen(SUFFIX));
+                        len += strlen(SUFFIX);
+                }
+        }
+        out[len] = 0;
+        *ret = TAKE_PTR(out);
+        return 1;
+}
+
+/* ---- keys ----------------------------------------------------------------------------- */
+
+#define FIELD(p, k, type) ((type *)((char *)(p)->u + (k)->offset))
+
+static void unit_defaults(struct unit_config *u) {
+        *u = (struct unit_config){
+                .start_limit_interval = 10 * USEC_PER_SEC,
+                .start_limit_burst = 5,
+                .type = SERVICE_SIMPLE,
+                .restart = RESTART_NO,
+                .restart_sec = 100 * USEC_PER_MSEC,
+                .restart_max_delay = USEC_INFINITY,
+                .umask = 0022,
+                .kill_signal = SIGTERM,
+                .kill_mode = KILL_CONTROL_GROUP,
+                .timeout_stop = 90 * USEC_PER_SEC,
+        };
+}
+
+/* An empty value resets a scalar key to its default. */
+static void reset_field(struct parser *p, const struct key *k, size_t size) {
+        struct unit_config d;
+
+        unit_defaults(&d);
+        memcpy((char *)p->u + k->offset, (const char *)&d + k->offset, size);
+}
+
+static int parse_ignore(struct parser *p, const struct key *k, unsigned line,
+                        const char *value) {
+        return 0;
+}
+
+static int parse_not_yet(struct parser *p, const struct key *k, unsigned line,
+                         const char *value) {
+        return report(p, false, line, "%s= is not supported yet, ignoring", k->name);
+}
+
+static int parse_string(struct parser *p, const struct key *k, unsigned line,
+                        const char *value) {
+        char **field = FIELD(p, k, char *), *s = NULL;
+        int r;
+
+        if (*value) {
+                r = expand_specifiers(p, line, k->name, value, value, &s);
+                if (r <= 0)
+                        return r;
+        }
+        free(*field);
+        *field = s;
+        return 0;
+}
+
+static int parse_user(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        _cleanup_free_ char *s = NULL;
+        char **field = FIELD(p, k, char *);
+        int r;
+
+        if (*value) {
+                r = expand_specifiers(p, line, k->name, value, value, &s);
+                if (r <= 0)
+                        return r;
+                if (!user_name_valid(s))
+                        return invalid(p, line, k->name, value,
+                                       strcmp(k->name, "User") == 0
+                                               ? "a user name or a numeric UID"
+                                               : "a group name or a numeric GID");
+        }
+        free(*field);
+        *field = TAKE_PTR(s);
+        return 0;
+}
+
+#define TIMESPAN_EXPECTED "a time span such as 5s, 250ms, 1min 30s or infinity"
+
+static int parse_sec(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        usec_t t;
+
+        if (!*value) {
+                reset_field(p, k, sizeof(usec_t));
+                return 0;
+        }
+        if (parse_timespan(value, &t) < 0)
+                return invalid(p, line, k->name, value, TIMESPAN_EXPECTED);
+        *FIELD(p, k, usec_t) = t;
+        return 0;
+}
+
+/* TimeoutStopSec=, TimeoutSec=: 0 means no timeout, as in systemd. */
+static int parse_timeout(struct parser *p, const struct key *k, unsigned line,
+                         const char *value) {
+        int r = parse_sec(p, k, line, value);
+
+        if (r >= 0 && *value && *FIELD(p, k, usec_t) == 0)
+                *FIELD(p, k, usec_t) = USEC_INFINITY;
+        return r;
+}
+
+static int parse_restart_max_delay(struct parser *p, const struct key *k, unsigned line,
+                                   const char *value) {
+        p->restart_max_delay_line = *value ? line : 0;
+        return parse_sec(p, k, line, value);
+}
+
+static int parse_unsigned(struct parser *p, const struct key *k, unsigned line,
+                          const char *value) {
+        uint64_t v;
+        char expected[64];
+
+        if (!*value) {
+                reset_field(p, k, sizeof(unsigned));
+                return 0;
+        }
+        if (parse_u64(value, UINT_MAX, &v) < 0) {
+                snprintf(expected, sizeof(expected), "a whole number from 0 to %u", UINT_MAX);
+                return invalid(p, line, k->name, value, expected);
+        }
+        *FIELD(p, k, unsigned) = (unsigned)v;
+        if (strcmp(k->name, "RestartSteps") == 0)
+                p->restart_steps_line = line;
+        return 0;
+}
+
+struct enum_name {
+        const char *name;
+        int value; /* -1: systemd's, not supported here */
+};
+
+static const struct enum_name service_types[] = {
+        { "simple", SERVICE_SIMPLE }, { "exec", SERVICE_EXEC },   { "notify", -1 },
+        { "notify-reload", -1 },      { "forking", -1 },          { "oneshot", -1 },
+        { "dbus", -1 },               { "idle", -1 },             { NULL, 0 },
+};
+static const struct enum_name restart_modes[] = {
+        { "no", RESTART_NO },
+        { "on-success", RESTART_ON_SUCCESS },
+        { "on-failure", RESTART_ON_FAILURE },
+        { "on-abnormal", RESTART_ON_ABNORMAL },
+        { "on-watchdog", RESTART_ON_WATCHDOG },
+        { "on-abort", RESTART_ON_ABORT },
+        { "always", RESTART_ALWAYS },
+        { NULL, 0 },
+};
+static const struct enum_name kill_modes[] = {
+        { "control-group", KILL_CONTROL_GROUP },
+        { "mixed", KILL_MIXED },
+        { "process", KILL_PROCESS },
+        { "none", -1 },
+        { NULL, 0 },
+};
+
+static int parse_enum(struct parser *p, const struct key *k, unsigned line, const char *value,
+                      const struct enum_name *names) {
+        char expected[256] = "";
+        size_t len = 0;
+
+        if (!*value) {
+                reset_field(p, k, sizeof(int));
+                return 0;
+        }
+        for (const struct enum_name *e = names; e->name; e++)
+                if (strcmp(e->name, value) == 0 && e->value >= 0) {
+                        *FIELD(p, k, int) = e->value;
+                        return 0;
+                }
+        for (const struct enum_name *e = names; e->name; e++)
+                if (e->value >= 0)
+                        len += (size_t)snprintf(expected + len, sizeof(expected) - len, "%s%s",
+                                                len ? ", " : "", e->name);
+        for (const struct enum_name *e = names; e->name; e++)
+                if (strcmp(e->name, value) == 0)
+                        return report(p, true, line, "%s=%s is not supported (supported: %s)",
+                                      k->name, value, expected);
+        return invalid(p, line, k->name, value, expected);
+}
+
+static int parse_type(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        return parse_enum(p, k, line, value, service_types);
+}
+
+static int parse_restart(struct parser *p, const struct key *k, unsigned line,
+                         const char *value) {
+        return parse_enum(p, k, line, value, restart_modes);
+}
+
+static int parse_kill_mode(struct parser *p, const struct key *k, unsigned line,
+                           const char *value) {
+        return parse_enum(p, k, line, value, kill_modes);
+}
+
+static const char *enum_to_string(const struct enum_name *names, int v) {
+        for (const struct enum_name *e = names; e->name; e++)
+                if (e->value == v)
+                        return e->name;
+        return NULL;
+}
+
+const char *service_type_to_string(enum service_type t) {
+        return enum_to_string(service_types, (int)t);
+}
+const char *restart_mode_to_string(enum restart_mode m) {
+        return enum_to_string(restart_modes, (int)m);
+}
+const char *kill_mode_to_string(enum kill_mode m) {
+        return enum_to_string(kill_modes, (int)m);
+}
+
+static int parse_exec(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        bool start = strcmp(k->name, "ExecStart") == 0;
+        struct exec_command **list = start ? &p->u->exec_start : &p->u->exec_start_pre;
+        size_t *n = start ? &p->u->n_exec_start : &p->u->n_exec_start_pre;
+        _cleanup_free_ char *error_text = NULL;
+        struct exec_command c = { 0 }, *grown;
+        int r;
+
+        if (!*value) {
+                for (size_t i = 0; i < *n; i++)
+                        exec_command_done(&(*list)[i]);
+                free(*list);
+                *list = NULL;
+                *n = 0;
+                if (start)
+                        p->exec_start_line = 0;
+                return 0;
+        }
+        r = exec_command_parse(value, &c, &error_text);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return invalid_because(p, line, k->name, value,
+                                       error_text ?: "expected a program and its arguments");
+        if (start && *n > 0) {
+                exec_command_done(&c);
+                return report(p, true, line,
+                              "ExecStart=: more than one command (the first is on line %u); "
+                              "Type=simple and Type=exec take exactly one, and an empty "
+                              "ExecStart= clears the list",
+                              p->exec_start_line);
+        }
+
+        /* Specifiers in every word, as systemd does. */
+        for (size_t i = 0; (i == 0 || c.argv[i - 1]) && r >= 0; i++) {
+                char **w = i == 0 ? &c.path : &c.argv[i - 1], *s = NULL;
+
+                if (!strchr(*w, '%'))
+                        continue;
+                r = expand_specifiers(p, line, k->name, value, *w, &s);
+                if (r > 0) {
+                        free(*w);
+                        *w = s;
+                }
+                if (r == 0)
+                        r = -EINVAL;
+        }
+        if (r < 0 || !(grown = realloc(*list, (*n + 1) * sizeof(**list)))) {
+                exec_command_done(&c);
+                return r == -EINVAL ? 0 : -ENOMEM;
+        }
+        c.line = line;
+        grown[(*n)++] = c;
+        *list = grown;
+        if (start)
+                p->exec_start_line = line;
+        return 0;
+}
+
+#define STATUS_EXPECTED                                                                        \
+        "exit statuses from 0 to 255 and signal names such as SIGKILL, separated by spaces"
+
+static int parse_status_set(struct parser *p, const struct key *k, unsigned line,
+                            const char *value) {
+        struct exit_status_set *set = FIELD(p, k, struct exit_status_set);
+        const char *s = value;
+
+        if (!*value) {
+                *set = (struct exit_status_set){ 0 };
+                return 0;
+        }
+        while (*s) {
+                size_t n = strcspn(s, " \t\n\r");
+                _cleanup_free_ char *word = strndup(s, n);
+                uint64_t status;
+                int sig, r;
+
+                if (!word)
+                        return -ENOMEM;
+                s += n;
+                s += strspn(s, " \t\n\r");
+                if (all_digits(word)) {
+                        if (parse_u64(word, 255, &status) < 0) {
+                                r = invalid(p, line, k->name, word, STATUS_EXPECTED);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        set->status[status / 64] |= UINT64_C(1) << (status % 64);
+                        continue;
+                }
+                sig = pv_signal_from_name(word);
+                if (sig < 1 || sig > 64) {
+                        r = invalid(p, line, k->name, word, STATUS_EXPECTED);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                set->signal |= UINT64_C(1) << (sig - 1);
+        }
+        return 0;
+}
+
+static int parse_working_directory(struct parser *p, const struct key *k, unsigned line,
+                                   const char *value) {
+        const char *v = value;
+        bool missing_ok = false;
+        _cleanup_free_ char *s = NULL;
+        int r;
+
+        if (!*value) {
+                free(p->u->working_directory);
+                p->u->working_directory = NULL;
+                p->u->working_directory_missing_ok = false;
+                return 0;
+        }
+        if (*v == '-') {
+                missing_ok = true;
+                v++;
+        }
+        r = expand_specifiers(p, line, k->name, value, v, &s);
+        if (r <= 0)
+                return r;
+        if (strcmp(s, "~") != 0 && s[0] != '/')
+                return invalid(p, line, k->name, value,
+                               "an absolute path or ~, optionally prefixed with -");
+        free(p->u->working_directory);
+        p->u->working_directory = TAKE_PTR(s);
+        p->u->working_directory_missing_ok = missing_ok;
+        return 0;
+}
+
+static int parse_environment(struct parser *p, const struct key *k, unsigned line,
+                             const char *value) {
+        const char *s = value;
+        int r;
+
+        if (!*value) {
+                for (size_t i = 0; i < p->n_env; i++)
+                        free(p->env[i]);
+                free(p->env);
+                p->env = NULL;
+                p->n_env = 0;
+                return 0;
+        }
+        for (;;) {
+                char **grown;
+
+                _cleanup_free_ char *word = NULL, *expanded = NULL, *q = NULL;
+                const char *reason = NULL, *eq;
+
+                r = conf_extract_word(&s, &word, CONF_WORD_CUNESCAPE, &reason);
+                if (r == -EINVAL)
+                        return invalid_because(p, line, k->name, value, reason);
+                if (r <= 0)
+                        return r;
+                r = expand_specifiers(p, line, k->name, value, word, &expanded);
+                if (r <= 0)
+                        return r;
+                eq = strchr(expanded, '=');
+                if (!eq || !conf_env_name_valid(expanded, (size_t)(eq - expanded))) {
+                        q = conf_quote(expanded);
+                        if (!q)
+                                return -ENOMEM;
+                        r = report(p, true, line,
+                                   "%s=: invalid assignment \"%s\" (expected NAME=VALUE, the "
+                                   "NAME of letters, digits and _, not starting with a digit)",
+                                   k->name, q);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                grown = realloc(p->env, (p->n_env + 1) * sizeof(char *));
+                if (!grown)
+                        return -ENOMEM;
+                p->env = grown;
+                p->env[p->n_env++] = TAKE_PTR(expanded);
+        }
+}
+
+/* u->environment from the Environment= assignments: one entry per name, where the name
+ * first appeared, with its last value (env_assign()'s rule, in O(n log n) rather than
+ * O(n^2): a 1 MiB file may hold 200000 assignments). */
+static int env_finish(struct parser *p) {
+        _cleanup_free_ struct conf_env_entry *e = NULL;
+        _cleanup_free_ size_t *pick = NULL;
+        char **out;
+        size_t n = p->n_env, k = 0;
+
+        if (n == 0)
+                return 0;
+        e = malloc(n * sizeof(*e));
+        pick = malloc(n * sizeof(*pick));
+        out = malloc((n + 1) * sizeof(char *));
+        if (!e || !pick || !out) {
+                free(out);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                e[i] = (struct conf_env_entry){ p->env[i], strcspn(p->env[i], "="), i };
+                pick[i] = SIZE_MAX;
+        }
+        qsort(e, n, sizeof(*e), conf_env_entry_compare);
+        for (size_t i = 0, j; i < n; i = j) {
+                /* a run of one name, oldest first: the first place, the last value */
+                for (j = i + 1; j < n && e[j].key_len == e[i].key_len &&
+                                memcmp(e[j].s, e[i].s, e[i].key_len) == 0;
+                     j++)
+                        ;
+                pick[e[i].index] = e[j - 1].index;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (pick[i] != SIZE_MAX) {
+                        out[k++] = p->env[pick[i]];
+                        p->env[pick[i]] = NULL;
+                }
+        out[k] = NULL;
+        for (size_t i = 0; i < n; i++)
+                free(p->env[i]);
+        free(p->env);
+        p->env = NULL;
+        p->n_env = 0;
+        p->u->environment = out;
+        return 0;
+}
+
+static int parse_environment_file(struct parser *p, const struct key *k, unsigned line,
+                                  const char *value) {
+        struct unit_config *u = p->u;
+        _cleanup_free_ char *s = NULL;
+        const char *v = value;
+        bool missing_ok = false;
+        struct env_file *grown;
+        int r;
+
+        if (!*value) {
+                for (size_t i = 0; i < u->n_environment_files; i++)
+                        free(u->environment_files[i].path);
+                free(u->environment_files);
+                u->environment_files = NULL;
+                u->n_environment_files = 0;
+                return 0;
+        }
+        if (*v == '-') {
+                missing_ok = true;
+                v++;
+        }
+        r = expand_specifiers(p, line, k->name, value, v, &s);
+        if (r <= 0)
+                return r;
+        if (s[0] != '/')
+                return invalid(p, line, k->name, value,
+                               "an absolute path, optionally prefixed with -");
+        grown = realloc(u->environment_files, (u->n_environment_files + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        u->environment_files = grown;
+        grown[u->n_environment_files++] = (struct env_file){ TAKE_PTR(s), missing_ok };
+        return 0;
+}
+
+static int parse_umask(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        int v = 0;
+
+        if (!*value) {
+                p->u->umask = 0022;
+                return 0;
+        }
+        for (const char *s = value; *s; s++) {
+                if (*s < '0' || *s > '7' || v > 0777) {
+                        v = -1;
+                        break;
+                }
+                v = v * 8 + (*s - '0');
+        }
+        if (v < 0 || v > 0777)
+                return invalid(p, line, k->name, value, "an octal mode from 0000 to 0777");
+        p->u->umask = v;
+        return 0;
+}
+
+static int parse_kill_signal(struct parser *p, const struct key *k, unsigned line,
+                             const char *value) {
+        int sig;
+
+        if (!*value) {
+                p->u->kill_signal = SIGTERM;
+                return 0;
+        }
+        sig = pv_signal_from_name(value);
+        if (sig < 1 || sig > 64)
+                return invalid(p, line, k->name, value,
+                               "a signal name such as SIGTERM or TERM, or a number from 1 to 64");
+        p->u->kill_signal = sig;
+        return 0;
+}
+
+enum limit_kind { LIMIT_NUMBER, LIMIT_BYTES, LIMIT_SECONDS, LIMIT_USEC, LIMIT_NICE };
+
+static enum limit_kind limit_kind(int resource) {
+        switch (resource) {
+        case RLIMIT_CPU:
+                return LIMIT_SECONDS;
+        case RLIMIT_RTTIME:
+                return LIMIT_USEC;
+        case RLIMIT_NICE:
+                return LIMIT_NICE;
+        case RLIMIT_FSIZE:
+        case RLIMIT_DATA:
+        case RLIMIT_STACK:
+        case RLIMIT_CORE:
+        case RLIMIT_RSS:
+        case RLIMIT_AS:
+        case RLIMIT_MEMLOCK:
+        case RLIMIT_MSGQUEUE:
+                return LIMIT_BYTES;
+        default:
+                return LIMIT_NUMBER;
+        }
+}
+
+static int parse_limit_one(enum limit_kind kind, const char *s, rlim_t *ret) {
+        uint64_t v;
+        usec_t t;
+        int r;
+
+        if (strcmp(s, "infinity") == 0 || strcmp(s, "unlimited") == 0) {
+                *ret = RLIM_INFINITY;
+                return 0;
+        }
+        switch (kind) {
+        case LIMIT_NUMBER:
+                r = parse_u64(s, UINT64_MAX, &v);
+                break;
+        case LIMIT_BYTES:
+                r = parse_size(s, &v);
+                break;
+        case LIMIT_SECONDS:
+        case LIMIT_USEC:
+                r = parse_timespan_with_unit(s, kind == LIMIT_SECONDS ? USEC_PER_SEC : 1, &t);
+                if (r < 0)
+                        return r;
+                if (t == USEC_INFINITY) {
+                        *ret = RLIM_INFINITY;
+                        return 0;
+                }
+                /* CPU time is counted in whole seconds; round up, as systemd does. */
+                v = kind == LIMIT_SECONDS ? t / USEC_PER_SEC + (t % USEC_PER_SEC != 0) : t;
+                break;
+        case LIMIT_NICE:
+                /* "+N"/"-N" is a nice level (-20..19), a bare number the raw 0..40. */
+                r = parse_u64(s + (*s == '+' || *s == '-'), 40, &v);
+                if (r < 0)
+                        return r;
+                if (*s == '+' && v > 19)
+                        return -ERANGE;
+                if (*s == '-' && v > 20)
+                        return -ERANGE;
+                v = *s == '+' ? 20 - v : *s == '-' ? 20 + v : v;
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (r < 0)
+                return r;
+        if (v >= (uint64_t)RLIM_INFINITY)
+                return -ERANGE;
+        *ret = (rlim_t)v;
+        return 0;
+}
+
+static int parse_limit(struct parser *p, const struct key *k, unsigned line,
+                       const char *value, int resource) {
+        static const char *const expected[] = {
+                [LIMIT_NUMBER] = "a number, SOFT:HARD or infinity",
+                [LIMIT_BYTES] = "a size in bytes with an optional K, M, G, T, P or E suffix "
+                                "(1024-based) such as 512K or 1G, SOFT:HARD or infinity",
+                [LIMIT_SECONDS] = "a time span (seconds by default) such as 60 or 1min, "
+                                  "SOFT:HARD or infinity",
+                [LIMIT_USEC] = "a time span (microseconds by default) such as 500 or 500ms, "
+                               "SOFT:HARD or infinity",
+                [LIMIT_NICE] = "a nice level with its sign from -20 to +19, a raw value from 0 "
+                               "to 40, SOFT:HARD or infinity",
+        };
+        enum limit_kind kind = limit_kind(resource);
+        _cleanup_free_ char *soft = NULL;
+        const char *colon;
+        struct rlimit rl;
+        int r;
+
+        if (!*value) {
+                p->u->limit_set[resource] = false;
+                p->u->limits[resource] = (struct rlimit){ 0 };
+                return 0;
+        }
+        colon = strchr(value, ':');
+        soft = strndup(value, colon ? (size_t)(colon - value) : strlen(value));
+        if (!soft)
+                return -ENOMEM;
+        if (kind == LIMIT_NUMBER)
+                r = pv_rlimit_parse(value, &rl, NULL) == 0 ? 0 : -EINVAL;
+        else {
+                r = parse_limit_one(kind, soft, &rl.rlim_cur);
+                rl.rlim_max = rl.rlim_cur;
+                if (r >= 0 && colon)
+                        r = parse_limit_one(kind, colon + 1, &rl.rlim_max);
+                if (r >= 0 && rl.rlim_cur > rl.rlim_max)
+                        r = -EINVAL;
+        }
+        if (r < 0) {
+                /* Say which problem it is when the sides parse but are the wrong way. */
+                struct rlimit a, b;
+
+                if (colon && parse_limit_one(kind, soft, &a.rlim_cur) == 0 &&
+                    parse_limit_one(kind, colon + 1, &b.rlim_cur) == 0 &&
+                    a.rlim_cur > b.rlim_cur)
+                        return invalid(p, line, k->name, value,
+                                       "the soft limit not above the hard limit");
+                return invalid(p, line, k->name, value, expected[kind]);
+        }
+        p->u->limits[resource] = rl;
+        p->u->limit_set[resource] = true;
+        return 0;
+}
+
+static int parse_jitter(struct parser *p, const struct key *k, unsigned line,
+                        const char *value) {
+        double v;
+
+        if (!*value) {
+                p->u->restart_jitter = 0;
+                return 0;
+        }
+        if (parse_fraction(value, &v) < 0)
+                return invalid(p, line, k->name, value,
+                               "a fraction from 0 to 1 such as 0.2, or a percentage such as "
+                               "20%");
+        p->u->restart_jitter = v;
+        return 0;
+}
+
+static int parse_auto_start(struct parser *p, const struct key *k, unsigned line,
+                            const char *value) {
+        int b;
+
+        if (!*value) {
+                p->auto_start = -1;
+                return 0;
+        }
+        b = parse_bool(value);
+        if (b < 0)
+                return invalid(p, line, k->name, value,
+                               "a boolean: yes, no, true, false, on, off, 1 or 0");
+        p->auto_start = b;
+        return 0;
+}
+
+static int parse_wanted_by(struct parser *p, const struct key *k, unsigned line,
+                           const char *value) {
+        const char *s = value;
+
+        if (!*value) {
+                p->wanted_by_default = false;
+                return 0;
+        }
+        while (*s) {
+                size_t n = strcspn(s, " \t\n\r");
+
+                if ((n == 14 && strncmp(s, "default.target", n) == 0) ||
+                    (n == 17 && strncmp(s, "multi-user.target", n) == 0))
+                        p->wanted_by_default = true;
+                s += n;
+                s += strspn(s, " \t\n\r");
+        }
+        return 0;
+}
+
+#define F(field) offsetof(struct unit_config, field)
+static const struct key keys[] = {
+        { SEC_UNIT, "Description", parse_string, F(description) },
+        { SEC_UNIT, "Documentation", parse_ignore, 0 },
+        { SEC_UNIT, "DefaultDependencies", parse_ignore, 0 },
+        { SEC_UNIT | SEC_SERVICE, "StartLimitIntervalSec", parse_sec, F(start_limit_interval) },
+        { SEC_UNIT | SEC_SERVICE, "StartLimitInterval", parse_sec, F(start_limit_interval) },
+        { SEC_UNIT | SEC_SERVICE, "StartLimitBurst", parse_unsigned, F(start_limit_burst) },
+        { SEC_UNIT, "After", parse_not_yet, 0 },
+        { SEC_UNIT, "Before", parse_not_yet, 0 },
+        { SEC_UNIT, "Requires", parse_not_yet, 0 },
+        { SEC_UNIT, "Wants", parse_not_yet, 0 },
+        { SEC_UNIT, "BindsTo", parse_not_yet, 0 },
+        { SEC_UNIT, "PartOf", parse_not_yet, 0 },
+        { SEC_UNIT, "Requisite", parse_not_yet, 0 },
+        { SEC_UNIT, "Conflicts", parse_not_yet, 0 },
+        { SEC_UNIT, "Upholds", parse_not_yet, 0 },
+        { SEC_UNIT, "OnFailure", parse_not_yet, 0 },
+        { SEC_UNIT, "OnSuccess", parse_not_yet, 0 },
+
+        { SEC_SERVICE, "Type", parse_type, F(type) },
+        { SEC_SERVICE, "ExecStart", parse_exec, 0 },
+        { SEC_SERVICE, "ExecStartPre", parse_exec, 0 },
+        { SEC_SERVICE, "Restart", parse_restart, F(restart) },
+        { SEC_SERVICE, "RestartSec", parse_sec, F(restart_sec) },
+        { SEC_SERVICE, "RestartSteps", parse_unsigned, F(restart_steps) },
+        { SEC_SERVICE, "RestartMaxDelaySec", parse_restart_max_delay, F(restart_max_delay) },
+        { SEC_SERVICE, "SuccessExitStatus", parse_status_set, F(success_status) },
+        { SEC_SERVICE, "RestartPreventExitStatus", parse_status_set, F(restart_prevent) },
+        { SEC_SERVICE, "RestartForceExitStatus", parse_status_set, F(restart_force) },
+        { SEC_SERVICE, "User", parse_user, F(user) },
+        { SEC_SERVICE, "Group", parse_user, F(group) },
+        { SEC_SERVICE, "WorkingDirectory", parse_working_directory, 0 },
+        { SEC_SERVICE, "Environment", parse_environment, 0 },
+        { SEC_SERVICE, "EnvironmentFile", parse_environment_file, 0 },
+        { SEC_SERVICE, "UMask", parse_umask, 0 },
+        { SEC_SERVICE, "KillSignal", parse_kill_signal, 0 },
+        { SEC_SERVICE, "KillMode", parse_kill_mode, F(kill_mode) },
+        { SEC_SERVICE, "TimeoutStopSec", parse_timeout, F(timeout_stop) },
+        { SEC_SERVICE, "TimeoutSec", parse_timeout, F(timeout_stop) },
+
+        { SEC_PIDVISOR, "RestartJitter", parse_jitter, 0 },
+        { SEC_PIDVISOR, "RestartResetSec", parse_sec, F(restart_reset) },
+        { SEC_PIDVISOR, "FailedCooldownSec", parse_sec, F(failed_cooldown) },
+        { SEC_PIDVISOR, "AutoStart", parse_auto_start, 0 },
+
+        { SEC_INSTALL, "WantedBy", parse_wanted_by, 0 },
+};
+#undef F
+
+static unsigned section_bit(const char *section) {
+        for (size_t i = 0; sections[i]; i++)
+                if (strcmp(sections[i], section) == 0)
+                        return 1U << i;
+        return 0;
+}
+
+static int assign(void *userdata, unsigned line, const char *section, const char *key,
+                  const char *value) {
+        struct parser *p = userdata;
+        unsigned bit = section_bit(section);
+        _cleanup_free_ char *q = NULL;
+        int resource;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if ((keys[i].sections & bit) && strcmp(keys[i].name, key) == 0)
+                        return keys[i].parse(p, &keys[i], line, value);
+
+        /* LimitNOFILE= and friends, spelled exactly as systemd does. */
+        if (bit == SEC_SERVICE && strncmp(key, "Limit", 5) == 0 &&
+            (resource = pv_rlimit_from_name(key + 5)) >= 0 && resource < RLIM_NLIMITS &&
+            strcmp(pv_rlimit_to_name(resource), key + 5) == 0) {
+                const struct key k = { SEC_SERVICE, key, NULL, 0 };
+
+                return parse_limit(p, &k, line, value, resource);
+        }
+
+        /* [Install] only matters to `systemctl enable`; X-* keys are extensions. */
+        if (bit == SEC_INSTALL || strncmp(key, "X-", 2) == 0)
+                return 0;
+        q = conf_quote(key);
+        if (!q)
+                return -ENOMEM;
+        return report(p, false, line, "Unknown key \"%s\" in section [%s], ignoring", q,
+                      section);
+}
+
+/* ---- loading -------------------------------------------------------------------------- */
+
+void unit_config_free(struct unit_config *u) {
+        if (!u)
+                return;
+        free(u->name);
+        free(u->path);
+        free(u->description);
+        for (size_t i = 0; i < u->n_exec_start; i++)
+                exec_command_done(&u->exec_start[i]);
+        free(u->exec_start);
+        for (size_t i = 0; i < u->n_exec_start_pre; i++)
+                exec_command_done(&u->exec_start_pre[i]);
+        free(u->exec_start_pre);
+        free(u->user);
+        free(u->group);
+        free(u->working_directory);
+        strv_free(u->environment);
+        for (size_t i = 0; i < u->n_environment_files; i++)
+                free(u->environment_files[i].path);
+        free(u->environment_files);
+        free(u);
+}
+
+static void unit_config_freep(struct unit_config **u) {
+        unit_config_free(*u);
+}
+
+static void parser_done(struct parser *p) {
+        for (size_t i = 0; i < p->n_env; i++)
+                free(p->env[i]);
+        free(p->env);
+        diagnostics_done(&p->diag);
+}
+
+static uint64_t fnv1a(const char *s, size_t n) {
+        uint64_t h = UINT64_C(14695981039346656037);
+
+        for (size_t i = 0; i < n; i++) {
+                h ^= (unsigned char)s[i];
+                h *= UINT64_C(1099511628211);
+        }
+        return h;
+}
+
+/* "web" from ".../web.service"; problems are reported. */
+static int unit_name(struct parser *p) {
+        const char *base = strrchr(p->path, '/');
+        _cleanup_free_ char *q = NULL;
+        size_t n, sn = strlen(SUFFIX);
+
+        base = base ? base + 1 : p->path;
+        n = strlen(base);
+        q = conf_quote(base);
+        if (!q)
+                return -ENOMEM;
+        if (n <= sn || strcmp(base + n - sn, SUFFIX) != 0)
+                return report(p, true, 0,
+                              "invalid file name \"%s\" (expected NAME.service)", q);
+        n -= sn;
+        if (memchr(base, '@', n))
+                return report(p, true, 0,
+                              "invalid file name \"%s\" (template units, NAME@.service, are "
+                              "not supported)",
+                              q);
+        if (n > 255 - sn)
+                return report(p, true, 0,
+                              "invalid file name \"%s\" (expected a name of at most %zu "
+                              "characters before .service)",
+                              q, 255 - sn);
+        for (size_t i = 0; i < n; i++)
+                if (!unit_name_char(base[i]))
+                        return report(p, true, 0,
+                                      "invalid file name \"%s\" (expected letters, digits, "
+                                      "and : - _ . before .service)",
+                                      q);
+        p->u->name = strndup(base, n);
+        return p->u->name ? 0 : -ENOMEM;
+}
+
+static int check_unit(struct parser *p) {
+        struct unit_config *u = p->u;
+        char a[64], b[64];
+        int r;
+
+        if (u->n_exec_start == 0) {
+                r = report(p, true, 0, "[Service] ExecStart= is required");
+                if (r < 0)
+                        return r;
+        }
+        if (u->restart_max_delay != USEC_INFINITY && u->restart_max_delay < u->restart_sec) {
+                r = report(p, true, p->restart_max_delay_line,
+                           "RestartMaxDelaySec=: %s is below RestartSec= (%s); expected at "
+                           "least RestartSec=",
+                           format_timespan(a, sizeof(a), u->restart_max_delay),
+                           format_timespan(b, sizeof(b), u->restart_sec));
+                if (r < 0)
+                        return r;
+        }
+        if (u->restart_steps > 0 && u->restart_max_delay == USEC_INFINITY) {
+                r = report(p, false, p->restart_steps_line,
+                           "RestartSteps=: has no effect without RestartMaxDelaySec=, ignoring");
+                if (r < 0)
+                        return r;
+        }
+        if (u->restart_steps == 0 && u->restart_max_delay != USEC_INFINITY) {
+                r = report(p, false, p->restart_max_delay_line,
+                           "RestartMaxDelaySec=: has no effect without RestartSteps=, "
+                           "ignoring");
+                if (r < 0)
+                        return r;
+        }
+        u->auto_start = p->auto_start >= 0 ? p->auto_start : p->wanted_by_default;
+        return 0;
+}
+
+int unit_load_string(const char *path, const char *text, size_t len, struct unit_config **ret,
+                     struct diagnostics *diag) {
+        _cleanup_(unit_config_freep) struct unit_config *u = NULL;
+        _cleanup_(parser_done) struct parser p = { .path = path, .auto_start = -1 };
+        int r;
+
+        if (!path || (!text && len > 0) || !ret)
+                return -EINVAL;
+        /* Reports to a local list, which is what decides success, then hands it over. */
+        if (len > UNIT_FILE_MAX) {
+                r = report(&p, true, 0, "the file is %zu bytes, over the limit of 1 MiB", len);
+                goto done;
+        }
+        u = calloc(1, sizeof(*u));
+        if (!u)
+                return -ENOMEM;
+        unit_defaults(u);
+        p.u = u;
+        u->hash = fnv1a(text, len);
+        u->path = strdup(path);
+        if (!u->path)
+                return -ENOMEM;
+        r = unit_name(&p);
+        if (r >= 0)
+                r = conf_parse(path, text, len, sections, assign, &p, &p.diag);
+        if (r >= 0)
+                r = env_finish(&p);
+        if (r >= 0)
+                r = check_unit(&p);
+
+done:
+        if (r < 0)
+                return r;
+        r = p.diag.n_errors > 0 ? -EINVAL : 0;
+        if (diagnostics_move(diag, &p.diag) < 0)
+                return -ENOMEM;
+        if (r == 0)
+                *ret = TAKE_PTR(u);
+        return r;
+}
+
+int unit_load(const char *path, struct unit_config **ret, struct diagnostics *diag) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap;
+        struct stat st;
+        int r;
+
+        if (!path || !ret)
+                return -EINVAL;
+        fd = RET_NERRNO(open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+        if (fd < 0) {
+                r = fd;
+                goto fail;
+        }
+        r = RET_NERRNO(fstat(fd, &st));
+        if (r < 0)
+                goto fail;
+        if (S_ISDIR(st.st_mode)) {
+                r = -EISDIR;
+                goto fail;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                if (diag && diagnostics_add(diag, true, "%s: cannot read: not a regular file",
+                                            path) < 0)
+                        return -ENOMEM;
+                return -EINVAL;
+        }
+        if ((uint64_t)st.st_size > UNIT_FILE_MAX) {
+                if (diag && diagnostics_add(diag, true,
+                                            "%s: the file is %jd bytes, over the limit of 1 MiB",
+                                            path, (intmax_t)st.st_size) < 0)
+                        return -ENOMEM;
+                return -EINVAL;
+        }
+
+        /* Read to EOF (the file may have grown since fstat), one byte past the limit. */
+        cap = (size_t)st.st_size + 1;
+        buf = malloc(cap);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n;
+
+                if (len == cap) {
+                        char *g;
+
+                        if (cap > UNIT_FILE_MAX)
+                                break;
+                        cap = cap * 2 > UNIT_FILE_MAX + 1 ? UNIT_FILE_MAX + 1 : cap * 2;
+                        g = realloc(buf, cap);
+                        if (!g)
+                                return -ENOMEM;
+                        buf = g;
+                }
+                n = read(fd, buf + len, cap - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = negerrno();
+                        goto fail;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        return unit_load_string(path, buf, len, ret, diag);
+
+fail:
+        if (diag && diagnostics_add(diag, true, "%s: cannot read: %s", path, strerror(-r)) < 0)
+                return -ENOMEM;
+        return r;
+}
