@@ -346,13 +346,36 @@ static void on_conn_io(struct loop_event *ev, int res) {
         }
 }
 
+struct conn *control_adopt(struct manager *m, int fd, uid_t uid) {
+        struct conn *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return NULL;
+        c->m = m;
+        c->fd = fd;
+        c->uid = uid;
+        loop_event_init(&c->io_ev, on_conn_io, c);
+        loop_event_init(&c->idle_ev, on_idle, c);
+        c->next = m->conns;
+        if (m->conns)
+                m->conns->prev = c;
+        m->conns = c;
+        m->n_conns++;
+        conn_touch(c);
+        conn_arm(c);
+        return c;
+}
+
+void control_handle_line(struct conn *c, const char *line, size_t len) {
+        handle_request(c, line, len);
+}
+
 static void on_accept(struct loop_event *ev, int res) {
         struct manager *m = ev->data;
 
         for (int i = 0; i < 64; i++) {
                 struct ucred cred;
                 socklen_t sl = sizeof(cred);
-                struct conn *c;
                 int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
                 if (fd < 0)
@@ -375,23 +398,8 @@ static void on_accept(struct loop_event *ev, int res) {
                         close(fd);
                         continue;
                 }
-                c = calloc(1, sizeof(*c));
-                if (!c) {
+                if (!control_adopt(m, fd, cred.uid))
                         close(fd);
-                        continue;
-                }
-                c->m = m;
-                c->fd = fd;
-                c->uid = cred.uid;
-                loop_event_init(&c->io_ev, on_conn_io, c);
-                loop_event_init(&c->idle_ev, on_idle, c);
-                c->next = m->conns;
-                if (m->conns)
-                        m->conns->prev = c;
-                m->conns = c;
-                m->n_conns++;
-                conn_touch(c);
-                conn_arm(c);
         }
         if (loop_poll(m->loop, &m->listen_ev, m->listen_fd, POLLIN) < 0)
                 log_error("control: cannot watch the socket any more; no more clients");

@@ -174,6 +174,10 @@ void control_close_all(struct manager *m);
 void control_broadcast_event(struct manager *m, json_t *event); /* steals event */
 void control_reply(struct conn *c, json_t *id, bool ok, json_t *result, const char *error);
 void conn_job_done(struct conn *c);
+/* A connected client socket becomes a connection (the accept path; the fuzz target). */
+struct conn *control_adopt(struct manager *m, int fd, uid_t uid);
+/* One request line, as if it had been read from the connection. */
+void control_handle_line(struct conn *c, const char *line, size_t len);
 
 /* cgroup.c */
 int cgroup_setup(struct manager *m);
