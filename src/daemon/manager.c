@@ -389,6 +389,18 @@ int manager_new(struct manager **ret, const struct manager_options *opt) {
         m->reap_orphans = opt->subreaper || getpid() == 1;
         *ret = m;
 
+        /* A pidfd, a stderr pipe and a cgroup directory per service: 1000 services need
+         * more than the usual soft limit of 1024.  Raise ours to the hard limit, and give
+         * services the limit we were started with unless their LimitNOFILE= says
+         * otherwise (as systemd does, for programs that still use select()). */
+        if (getrlimit(RLIMIT_NOFILE, &m->nofile_for_services) == 0 &&
+            m->nofile_for_services.rlim_cur < m->nofile_for_services.rlim_max) {
+                struct rlimit raised = { m->nofile_for_services.rlim_max, m->nofile_for_services.rlim_max };
+                if (setrlimit(RLIMIT_NOFILE, &raised) < 0)
+                        log_warning("cannot raise the open file limit to %llu: %s",
+                                    (unsigned long long)raised.rlim_max, strerror(errno));
+        }
+
         r = loop_new(&m->loop, opt->force_epoll, &why_epoll);
         if (r < 0) {
                 log_error("cannot create the event loop: %s", strerror(-r));

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 #include <pidvisor/pidvisor.h>
 
@@ -139,6 +140,7 @@ struct manager {
         int cgroup_base_fd;
 
         uint64_t rng;        /* xorshift state for RestartJitter= */
+        struct rlimit nofile_for_services; /* the limit we were started with */
 };
 
 /* manager.c */

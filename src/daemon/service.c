@@ -373,7 +373,7 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         struct pv_user user = { 0 };
         struct pv_spawn_attr a;
         struct pv_error err = { 0 };
-        struct pv_rlimit limits[RLIM_NLIMITS];
+        struct pv_rlimit limits[RLIM_NLIMITS + 1];
         gid_t group = 0;
         int pipes[3] = { -1, -1, -1 }, r;
 
@@ -435,6 +435,9 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
                 for (int i = 0; i < RLIM_NLIMITS; i++)
                         if (c->limit_set[i])
                                 limits[n++] = (struct pv_rlimit){ .resource = i, .limit = c->limits[i] };
+                if (!c->limit_set[RLIMIT_NOFILE] && s->m->nofile_for_services.rlim_max)
+                        limits[n++] = (struct pv_rlimit){ .resource = RLIMIT_NOFILE,
+                                                          .limit = s->m->nofile_for_services };
                 a.rlimits = limits;
                 a.n_rlimits = n;
         }
