@@ -255,7 +255,8 @@ int loop_child(struct loop *l, struct loop_event *ev, int pidfd) {
 }
 
 int loop_timer(struct loop *l, struct loop_event *ev, usec_t deadline) {
-        return arm(l, ev, KIND_TIMER, -1, 0, deadline);
+        /* 0 is the epoll backend's "no timer": a deadline is at least 1 µs. */
+        return arm(l, ev, KIND_TIMER, -1, 0, deadline ? deadline : 1);
 }
 
 void loop_disarm(struct loop *l, struct loop_event *ev) {

@@ -63,6 +63,7 @@ static inline bool loop_event_armed(const struct loop_event *ev) {
 
 int loop_poll(struct loop *l, struct loop_event *ev, int fd, uint32_t events);
 int loop_child(struct loop *l, struct loop_event *ev, int pidfd);
+/* deadline_monotonic must be > 0; a deadline in the past fires on the next turn. */
 int loop_timer(struct loop *l, struct loop_event *ev, usec_t deadline_monotonic);
 /* Cancels an armed event (no-op when it is not armed). */
 void loop_disarm(struct loop *l, struct loop_event *ev);

@@ -137,6 +137,15 @@ static void collect_removed(struct manager *m) {
         }
 }
 
+static void on_collect(struct loop_event *ev, int res) {
+        collect_removed(ev->data);
+}
+
+void manager_schedule_collect(struct manager *m) {
+        if (!loop_event_armed(&m->collect_ev))
+                loop_timer(m->loop, &m->collect_ev, 1); /* a deadline in the past: next turn */
+}
+
 int manager_reload(struct manager *m, bool restart_changed, json_t **report) {
         _cleanup_strv_free_ char **files = NULL;
         json_t *added = json_array(), *removed = json_array(), *changed = json_array(),
@@ -387,6 +396,7 @@ int manager_new(struct manager **ret, const struct manager_options *opt) {
         m->signal_fd = m->listen_fd = m->cgroup_base_fd = -EBADF;
         m->rng = now_usec(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
         m->reap_orphans = opt->subreaper || getpid() == 1;
+        loop_event_init(&m->collect_ev, on_collect, m);
         *ret = m;
 
         /* A pidfd, a stderr pipe and a cgroup directory per service: 1000 services need
@@ -468,8 +478,10 @@ int manager_run(struct manager *m) {
 void manager_free(struct manager *m) {
         if (!m)
                 return;
-        if (m->loop)
+        if (m->loop) {
                 control_close_all(m);
+                loop_disarm(m->loop, &m->collect_ev);
+        }
         for (size_t i = 0; i < m->n_services; i++) {
                 cgroup_service_remove(m, m->services[i]);
                 service_free(m->services[i]);

@@ -135,6 +135,7 @@ struct manager {
 
         bool shutting_down;
         int exit_code;
+        struct loop_event collect_ev; /* drops removed units from a handler of its own */
 
         char *cgroup_base;   /* our services' parent cgroup, or NULL: process groups */
         int cgroup_base_fd;
@@ -153,6 +154,8 @@ double manager_random01(struct manager *m);
 /* After a child was reaped: in subreaper/PID 1 mode, look for orphans again. */
 void manager_reap_orphans(struct manager *m);
 void manager_check_shutdown(struct manager *m);
+/* A removed unit has stopped: drop it soon, from the loop (never from under a caller). */
+void manager_schedule_collect(struct manager *m);
 
 /* service.c */
 struct service *service_new(struct manager *m, const char *name);

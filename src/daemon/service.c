@@ -205,6 +205,8 @@ void service_set_state(struct service *s, enum service_state st, const char *fmt
                  s->reason);
         control_broadcast_event(s->m, event_json(s));
         waiters_notify(s);
+        if (s->removed && !service_is_active(s))
+                manager_schedule_collect(s->m);
         manager_check_shutdown(s->m);
 }
 
