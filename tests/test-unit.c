@@ -720,15 +720,14 @@ static const struct {
         { "Service", "StartLimitBurst=4294967296",
           "StartLimitBurst=: invalid value \"4294967296\" (expected a whole number from 0 to "
           "4294967295)" },
-        { "Service", "Type=notify", "Type=notify is not supported (supported: simple, exec)" },
         { "Service", "Type=notify-reload",
-          "Type=notify-reload is not supported (supported: simple, exec)" },
-        { "Service", "Type=forking", "Type=forking is not supported (supported: simple, exec)" },
-        { "Service", "Type=oneshot", "Type=oneshot is not supported (supported: simple, exec)" },
-        { "Service", "Type=dbus", "Type=dbus is not supported (supported: simple, exec)" },
-        { "Service", "Type=idle", "Type=idle is not supported (supported: simple, exec)" },
+          "Type=notify-reload is not supported (supported: simple, exec, notify)" },
+        { "Service", "Type=forking", "Type=forking is not supported (supported: simple, exec, notify)" },
+        { "Service", "Type=oneshot", "Type=oneshot is not supported (supported: simple, exec, notify)" },
+        { "Service", "Type=dbus", "Type=dbus is not supported (supported: simple, exec, notify)" },
+        { "Service", "Type=idle", "Type=idle is not supported (supported: simple, exec, notify)" },
         { "Service", "Type=Simple",
-          "Type=: invalid value \"Simple\" (expected simple, exec)" },
+          "Type=: invalid value \"Simple\" (expected simple, exec, notify)" },
         { "Service", "Restart=sometimes",
           "Restart=: invalid value \"sometimes\" (expected no, on-success, on-failure, "
           "on-abnormal, on-watchdog, on-abort, always)" },
@@ -1115,7 +1114,7 @@ START_TEST(test_all_errors_reported) {
                    "UMask=8\n"
                    "[Nope]\n",
                    "W web.service:3: Wants= is not supported yet, ignoring\n"
-                   "E web.service:5: Type=forking is not supported (supported: simple, exec)\n"
+                   "E web.service:5: Type=forking is not supported (supported: simple, exec, notify)\n"
                    "E web.service:6: Restart=: invalid value \"sometimes\" (expected no, "
                    "on-success, on-failure, on-abnormal, on-watchdog, on-abort, always)\n"
                    "W web.service:7: Unknown key \"Frobnicate\" in section [Service], ignoring\n"
@@ -1208,7 +1207,7 @@ START_TEST(test_file_names) {
         /* and the rest of the file is still checked */
         load_fails_as("web.socket", "[Service]\nType=dbus\n", strlen("[Service]\nType=dbus\n"),
                       "E web.socket: invalid file name \"web.socket\" (expected NAME.service)\n"
-                      "E web.socket:2: Type=dbus is not supported (supported: simple, exec)\n"
+                      "E web.socket:2: Type=dbus is not supported (supported: simple, exec, notify)\n"
                       "E web.socket: [Service] ExecStart= is required\n");
 }
 END_TEST

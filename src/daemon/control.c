@@ -326,6 +326,9 @@ static void on_conn_io(struct loop_event *ev, int res) {
                                         handle_request(c, c->in, linelen);
                                 memmove(c->in, nl + 1, c->in_len - linelen - 1);
                                 c->in_len -= linelen + 1;
+                                /* Only a whole request counts as activity: a client that
+                                 * drips a byte at a time is still idle. */
+                                conn_touch(c);
                         }
                         if (c->in_len > LINE_MAX_BYTES) {
                                 char msg[96];
@@ -337,7 +340,6 @@ static void on_conn_io(struct loop_event *ev, int res) {
                                 break;
                         }
                 }
-                conn_touch(c);
         }
         conn_arm(c);
         if (c->closing) {
@@ -370,6 +372,28 @@ void control_handle_line(struct conn *c, const char *line, size_t len) {
         handle_request(c, line, len);
 }
 
+/* Out of descriptors, the listening socket stays readable: without this, the loop would
+ * spin on it.  A descriptor kept in reserve lets us accept the client, tell it why, and
+ * close it; the reserve is taken again afterwards. */
+static int reserve_fd = -1;
+
+static void refuse_for_lack_of_fds(struct manager *m) {
+        static const char msg[] = "{\"id\":null,\"ok\":false,\"error\":\"the daemon is out of file "
+                                  "descriptors\"}\n";
+        int fd;
+
+        if (reserve_fd < 0)
+                return;
+        reserve_fd = safe_close(reserve_fd);
+        fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0) {
+                (void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                close(fd);
+        }
+        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        log_warning("control: out of file descriptors, refused a client");
+}
+
 static void on_accept(struct loop_event *ev, int res) {
         struct manager *m = ev->data;
 
@@ -378,8 +402,11 @@ static void on_accept(struct loop_event *ev, int res) {
                 socklen_t sl = sizeof(cred);
                 int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-                if (fd < 0)
+                if (fd < 0) {
+                        if (errno == EMFILE || errno == ENFILE)
+                                refuse_for_lack_of_fds(m);
                         break;
+                }
                 if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &sl) < 0 ||
                     (cred.uid != 0 && cred.uid != geteuid())) {
                         static const char denied[] =
@@ -419,12 +446,28 @@ int control_listen(struct manager *m) {
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negerrno();
-        /* A socket file left by a daemon that died is replaced; a live daemon's is not. */
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        /* The state directory's lock (manager.c) proves no live daemon uses this state; a
+         * live daemon with another state directory but this socket still answers, and is
+         * not replaced. */
+        for (int tries = 0;; tries++) {
+                /* A daemon killed a moment ago may still answer for a few ms while the
+                 * kernel tears its io_uring down; a live one keeps answering. */
+                if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                        break;
                 close(fd);
-                log_error("another daemon is already listening on %s", path);
-                return -EADDRINUSE;
+                if (tries == 20) {
+                        log_error("another daemon is already listening on %s", path);
+                        return -EADDRINUSE;
+                }
+                usleep(10000);
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (fd < 0)
+                        return negerrno();
         }
+        close(fd);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negerrno();
         unlink(path);
         old = umask(0177);
         r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -437,6 +480,8 @@ int control_listen(struct manager *m) {
         }
         chmod(path, 0600);
         m->listen_fd = fd;
+        if (reserve_fd < 0)
+                reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         loop_event_init(&m->listen_ev, on_accept, m);
         return loop_poll(m->loop, &m->listen_ev, fd, POLLIN);
 }
@@ -452,4 +497,5 @@ void control_close_all(struct manager *m) {
                 m->listen_fd = safe_close(m->listen_fd);
                 unlink(m->opt.socket_path);
         }
+        reserve_fd = safe_close(reserve_fd);
 }

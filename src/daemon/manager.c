@@ -7,8 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +21,7 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "notify.h"
 
 /* --- units --------------------------------------------------------------------------- */
 
@@ -266,6 +271,183 @@ void manager_reap_orphans(struct manager *m) {
 
 static void begin_shutdown(struct manager *m, const char *why);
 
+/* --- sd_notify ----------------------------------------------------------------------- */
+
+/* Which service a sending pid belongs to: its main or ExecStartPre= process, else the
+ * service whose cgroup holds it, else (without cgroups) whose session it is in (each
+ * service is a session leader, so its main pid is the session id of its whole tree). */
+static struct service *notify_attribute(struct manager *m, pid_t pid, bool *is_main, bool *is_control) {
+        char path[64], line[4096];
+        FILE *f;
+
+        *is_main = *is_control = false;
+        for (size_t i = 0; i < m->n_services; i++) {
+                struct service *s = m->services[i];
+                if (service_is_tracked_pid(s, pid)) {
+                        *is_main = !s->proc_is_pre;
+                        *is_control = s->proc_is_pre;
+                        return s;
+                }
+        }
+        if (m->cgroup_base) {
+                snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+                f = fopen(path, "re");
+                while (f && fgets(line, sizeof(line), f)) {
+                        char *slash, *name;
+                        size_t len;
+                        if (strncmp(line, "0::", 3))
+                                continue;
+                        line[strcspn(line, "\n")] = 0;
+                        slash = strrchr(line, '/');
+                        if (!slash)
+                                break;
+                        name = slash + 1;
+                        len = strlen(name);
+                        if (len <= 8 || strcmp(name + len - 8, ".service"))
+                                break;
+                        name[len - 8] = 0;
+                        *slash = 0;
+                        /* Only our own cgroups: the parent must be our base directory. */
+                        if (!strstr(m->cgroup_base, line + 3) ||
+                            strcmp(m->cgroup_base + strlen(m->cgroup_base) - strlen(line + 3), line + 3))
+                                break;
+                        fclose(f);
+                        return manager_find(m, name);
+                }
+                if (f)
+                        fclose(f);
+                return NULL;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        f = fopen(path, "re");
+        if (f && fgets(line, sizeof(line), f)) {
+                const char *close_paren = strrchr(line, ')');
+                int session = 0;
+                if (close_paren && sscanf(close_paren + 2, "%*c %*d %*d %d", &session) == 1)
+                        for (size_t i = 0; i < m->n_services; i++) {
+                                struct service *s = m->services[i];
+                                if (service_is_active(s) && s->proc.pid == session) {
+                                        fclose(f);
+                                        return s;
+                                }
+                        }
+        }
+        if (f)
+                fclose(f);
+        return NULL;
+}
+
+static void notify_one(struct manager *m) {
+        char buf[NOTIFY_BUFFER_MAX + 1];
+        union {
+                struct cmsghdr h;
+                char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 253)];
+        } control;
+        struct iovec iov = { buf, sizeof(buf) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof(control) };
+        struct ucred *cred = NULL;
+        struct notify_msg msg;
+        struct service *s;
+        bool is_main, is_control;
+        const char *why;
+        ssize_t n;
+
+        for (;;) {
+                n = recvmsg(m->notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+                if (n >= 0 || errno != EINTR)
+                        break;
+        }
+        if (n < 0)
+                return;
+        /* Received descriptors: the fd store is not implemented yet, and BARRIER=1 only
+         * needs its fd closed.  Close them all, whatever happens to the message. */
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                if (c->cmsg_level != SOL_SOCKET)
+                        continue;
+                if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+                        cred = (struct ucred *)CMSG_DATA(c);
+                else if (c->cmsg_type == SCM_RIGHTS) {
+                        int *fds = (int *)CMSG_DATA(c);
+                        size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        for (size_t i = 0; i < nfds; i++)
+                                close(fds[i]);
+                }
+        }
+        if ((mh.msg_flags & MSG_CTRUNC) || !cred || cred->pid <= 0) {
+                m->notify_ignored++;
+                log_debug("sd_notify: message without credentials, ignored");
+                return;
+        }
+        if ((size_t)n > NOTIFY_BUFFER_MAX || (mh.msg_flags & MSG_TRUNC)) {
+                m->notify_ignored++;
+                log_warning("sd_notify: message of %zd bytes from pid %d is over %d, ignored", n,
+                            (int)cred->pid, NOTIFY_BUFFER_MAX);
+                return;
+        }
+        s = notify_attribute(m, cred->pid, &is_main, &is_control);
+        if (!s) {
+                m->notify_ignored++;
+                log_debug("sd_notify: message from pid %d, which belongs to no service, ignored",
+                          (int)cred->pid);
+                return;
+        }
+        if (notify_parse(buf, (size_t)n, &msg, &why) < 0) {
+                m->notify_ignored++;
+                log_warning("%s: malformed sd_notify message from pid %d ignored: %s", s->name,
+                            (int)cred->pid, why ? why : "out of memory");
+                return;
+        }
+        if (msg.fdstore)
+                log_notice("%s: FDSTORE=1 ignored: the fd store is not implemented yet", s->name);
+        if (!service_notify(s, cred->pid, is_main, is_control, &msg))
+                m->notify_ignored++;
+        notify_msg_done(&msg);
+}
+
+static void on_notify(struct loop_event *ev, int res) {
+        struct manager *m = ev->data;
+
+        /* A bounded batch per turn, so that a flood cannot starve the other sources. */
+        for (int i = 0; i < 64; i++) {
+                int avail = 0;
+                notify_one(m);
+                if (ioctl(m->notify_fd, FIONREAD, &avail) < 0 || avail == 0)
+                        break;
+        }
+        if (loop_poll(m->loop, &m->notify_ev, m->notify_fd, POLLIN) < 0)
+                log_error("cannot watch the notify socket any more");
+}
+
+static int notify_setup(struct manager *m) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int one = 1, fd;
+
+        if (asprintf(&m->notify_path, "%s/notify", m->opt.state_dir) < 0)
+                return -ENOMEM;
+        if (strlen(m->notify_path) >= sizeof(sa.sun_path)) {
+                log_error("notify socket path too long: %s", m->notify_path);
+                return -ENAMETOOLONG;
+        }
+        strcpy(sa.sun_path, m->notify_path);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negerrno();
+        unlink(m->notify_path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+                int r = negerrno();
+                log_error("notify socket %s: %s", m->notify_path, strerror(-r));
+                close(fd);
+                return r;
+        }
+        /* Services of other users (User=) must be able to send. */
+        chmod(m->notify_path, 0666);
+        m->notify_fd = fd;
+        loop_event_init(&m->notify_ev, on_notify, m);
+        return loop_poll(m->loop, &m->notify_ev, fd, POLLIN);
+}
+
 static void on_signal(struct loop_event *ev, int res) {
         struct manager *m = ev->data;
         struct signalfd_siginfo si;
@@ -384,6 +566,43 @@ static int mkdir_p(const char *path, mode_t mode) {
         return 0;
 }
 
+/* One daemon per state directory: its sockets, its cgroups and (later) its saved state
+ * are there.  An flock is released by the kernel the moment its holder dies, so a crashed
+ * daemon never blocks the next one; it is taken before anything in the directory or the
+ * cgroups is touched, so a refused second daemon cannot disturb the first. */
+static int lock_state_dir(struct manager *m) {
+        _cleanup_free_ char *path = NULL;
+        char buf[32];
+        int fd, n;
+
+        if (asprintf(&path, "%s/lock", m->opt.state_dir) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                n = negerrno();
+                log_error("lock file %s: %s", path, strerror(-n));
+                return n;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int r = negerrno();
+                ssize_t got = read(fd, buf, sizeof(buf) - 1);
+                buf[got > 0 ? got : 0] = 0;
+                buf[strcspn(buf, "\n")] = 0;
+                if (r == -EWOULDBLOCK)
+                        log_error("another daemon (pid %s) is running with the state directory %s",
+                                  *buf ? buf : "?", m->opt.state_dir);
+                else
+                        log_error("locking %s: %s", path, strerror(-r));
+                close(fd);
+                return r == -EWOULDBLOCK ? -EBUSY : r;
+        }
+        n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+                log_warning("cannot write our pid to %s", path);
+        m->lock_fd = fd;
+        return 0;
+}
+
 int manager_new(struct manager **ret, const struct manager_options *opt) {
         struct manager *m = calloc(1, sizeof(*m));
         const char *why_epoll = NULL;
@@ -393,7 +612,7 @@ int manager_new(struct manager **ret, const struct manager_options *opt) {
         if (!m)
                 return -ENOMEM;
         m->opt = *opt;
-        m->signal_fd = m->listen_fd = m->cgroup_base_fd = -EBADF;
+        m->signal_fd = m->listen_fd = m->cgroup_base_fd = m->notify_fd = m->lock_fd = -EBADF;
         m->rng = now_usec(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
         m->reap_orphans = opt->subreaper || getpid() == 1;
         loop_event_init(&m->collect_ev, on_collect, m);
@@ -443,6 +662,12 @@ int manager_new(struct manager **ret, const struct manager_options *opt) {
                         mkdir_p(sockdir, 0755);
                 }
         }
+        r = lock_state_dir(m);
+        if (r < 0)
+                return r;
+        r = notify_setup(m);
+        if (r < 0)
+                return r;
         r = cgroup_setup(m);
         if (r < 0)
                 return r;
@@ -490,11 +715,18 @@ void manager_free(struct manager *m) {
         if (m->loop && m->signal_fd >= 0)
                 loop_disarm(m->loop, &m->signal_ev);
         safe_close(m->signal_fd);
+        if (m->notify_fd >= 0) {
+                loop_disarm(m->loop, &m->notify_ev);
+                safe_close(m->notify_fd);
+                unlink(m->notify_path);
+        }
+        free(m->notify_path);
         if (m->cgroup_base_fd >= 0) {
                 safe_close(m->cgroup_base_fd);
                 rmdir(m->cgroup_base);
         }
         free(m->cgroup_base);
         loop_free(m->loop);
+        safe_close(m->lock_fd); /* last: everything in the state directory is released */
         free(m);
 }

@@ -34,7 +34,7 @@ struct exit_record {
         usec_t time;        /* CLOCK_REALTIME µs */
         usec_t runtime;     /* how long that instance ran */
         pid_t pid;
-        char cause[160];    /* "exited 1", "killed by SIGSEGV (core dumped)", "spawn failed: ..." */
+        char cause[256];    /* "exited 1", "killed by SIGSEGV (core dumped)", "spawn failed: ..." */
         char **stderr_tail; /* the last lines it wrote to stderr before it ended */
         size_t n_stderr;
 };
@@ -66,6 +66,14 @@ struct service {
         struct loop_event child_ev;
         struct loop_event timer_ev;   /* restart delay, stop timeout, cooldown */
         struct loop_event reset_ev;   /* RestartResetSec= */
+        struct loop_event watchdog_ev;/* WatchdogSec= */
+        usec_t timer_deadline;        /* of timer_ev, CLOCK_MONOTONIC */
+        usec_t watchdog_usec;         /* in force (WatchdogSec=, or WATCHDOG_USEC= sent) */
+        enum { KILLED_NONE, KILLED_TIMEOUT, KILLED_WATCHDOG } kill_reason;
+        bool awaiting_ready;          /* Type=notify, main running, no READY=1 yet */
+        bool reloading;               /* RELOADING=1 sent, READY=1 not yet */
+        char *status_text;            /* STATUS= */
+        int status_errno;             /* ERRNO=, -1 none */
 
         int stderr_fd;
         struct loop_event stderr_ev;
@@ -130,6 +138,12 @@ struct manager {
 
         int listen_fd;
         struct loop_event listen_ev;
+
+        int lock_fd;                  /* flock on STATE-DIR/lock */
+        int notify_fd;                /* sd_notify datagrams (NOTIFY_SOCKET) */
+        char *notify_path;
+        struct loop_event notify_ev;
+        uint64_t notify_ignored;      /* messages dropped: unattributed, refused, malformed */
         struct conn *conns;
         size_t n_conns;
 
@@ -172,6 +186,11 @@ void service_set_state(struct service *s, enum service_state st, const char *fmt
 void service_add_waiter(struct service *s, struct conn *c, json_t *id, int kind);
 void service_drop_waiters_of(struct service *s, struct conn *c);
 bool service_is_tracked_pid(const struct service *s, pid_t pid);
+/* An sd_notify datagram from `pid`, already attributed to this service; `is_main` tells
+ * whether pid is its main process.  Returns false when NotifyAccess= refuses it. */
+struct notify_msg;
+bool service_notify(struct service *s, pid_t pid, bool is_main, bool is_control,
+                    const struct notify_msg *msg);
 
 /* control.c */
 int control_listen(struct manager *m);

@@ -23,6 +23,7 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "notify.h"
 
 /* What a fresh service environment holds before Environment=, as systemd gives it. */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -47,6 +48,7 @@ bool service_is_tracked_pid(const struct service *s, pid_t pid) {
 
 static void service_schedule(struct service *s, usec_t delay);
 static void service_spawn_next(struct service *s);
+static void service_enter_running(struct service *s);
 static void service_enter_dead(struct service *s, const char *cause, enum exit_cause ec,
                                bool signaled, int code);
 
@@ -68,6 +70,8 @@ struct service *service_new(struct manager *m, const char *name) {
         loop_event_init(&s->child_ev, NULL, s);
         loop_event_init(&s->timer_ev, NULL, s);
         loop_event_init(&s->reset_ev, NULL, s);
+        loop_event_init(&s->watchdog_ev, NULL, s);
+        s->status_errno = -1;
         loop_event_init(&s->stderr_ev, NULL, s);
         return s;
 }
@@ -100,6 +104,8 @@ void service_free(struct service *s) {
         l = s->m->loop;
         loop_disarm(l, &s->timer_ev);
         loop_disarm(l, &s->reset_ev);
+        loop_disarm(l, &s->watchdog_ev);
+        free(s->status_text);
         /* Only at teardown: the child stays unreaped for whoever comes next (re-exec). */
         loop_disarm(l, &s->child_ev);
         stderr_close(s);
@@ -295,6 +301,7 @@ static void service_schedule(struct service *s, usec_t delay) {
         if (delay == USEC_INFINITY)
                 return;
         s->timer_ev.handler = on_timer;
+        s->timer_deadline = deadline;
         if (loop_timer(s->m->loop, &s->timer_ev, deadline) < 0)
                 log_error("%s: cannot arm a timer: the next step will not happen on its own", s->name);
 }
@@ -340,6 +347,17 @@ static int build_env(struct service *s, const struct pv_user *user, char ***ret,
                 }
                 if (r < 0)
                         return r;
+        }
+        if (c->notify_access != NOTIFY_ACCESS_NONE && s->m->notify_path) {
+                _cleanup_free_ char *kv = NULL;
+                if (asprintf(&kv, "NOTIFY_SOCKET=%s", s->m->notify_path) < 0 || env_assign(&env, kv) < 0)
+                        return -ENOMEM;
+        }
+        if (c->watchdog > 0) {
+                _cleanup_free_ char *kv = NULL;
+                if (asprintf(&kv, "WATCHDOG_USEC=%llu", (unsigned long long)c->watchdog) < 0 ||
+                    env_assign(&env, kv) < 0)
+                        return -ENOMEM;
         }
         for (size_t i = 0; c->environment && c->environment[i]; i++)
                 if (env_assign(&env, c->environment[i]) < 0)
@@ -491,6 +509,112 @@ out:
         return r;
 }
 
+static void on_watchdog(struct loop_event *ev, int res);
+
+static void watchdog_arm(struct service *s) {
+        loop_disarm(s->m->loop, &s->watchdog_ev);
+        if (s->watchdog_usec == 0 || s->watchdog_usec == USEC_INFINITY)
+                return;
+        s->watchdog_ev.handler = on_watchdog;
+        loop_timer(s->m->loop, &s->watchdog_ev, now_usec(CLOCK_MONOTONIC) + s->watchdog_usec);
+}
+
+/* The main process runs (and, for Type=notify, said READY=1). */
+static void service_enter_running(struct service *s) {
+        const struct unit_config *c = s->cfg;
+
+        s->awaiting_ready = false;
+        loop_disarm(s->m->loop, &s->timer_ev);
+        if (c->restart_reset > 0 && c->restart_reset != USEC_INFINITY) {
+                loop_disarm(s->m->loop, &s->reset_ev);
+                s->reset_ev.handler = on_reset_timer;
+                loop_timer(s->m->loop, &s->reset_ev, now_usec(CLOCK_MONOTONIC) + c->restart_reset);
+        }
+        watchdog_arm(s);
+        service_set_state(s, SERVICE_RUNNING, "pid %d%s%s", (int)s->proc.pid, s->status_text ? ": " : "",
+                          s->status_text ? s->status_text : "");
+}
+
+/* Kills the service for a start timeout or a missed watchdog: like a stop (KillSignal=,
+ * then SIGKILL after TimeoutStopSec=), but the exit counts as that failure. */
+static void service_kill_for(struct service *s, int reason, int sig, const char *what) {
+        char signame[32], t[64];
+
+        s->kill_reason = reason;
+        loop_disarm(s->m->loop, &s->watchdog_ev);
+        loop_disarm(s->m->loop, &s->reset_ev);
+        kill_service(s, sig, s->cfg->kill_mode == KILL_CONTROL_GROUP);
+        service_schedule(s, s->cfg->timeout_stop);
+        service_set_state(s, SERVICE_STOPPING, "%s: sent %s, SIGKILL in %s", what,
+                          pv_signal_name(sig, signame, sizeof(signame)),
+                          format_timespan(t, sizeof(t), s->cfg->timeout_stop));
+}
+
+static void on_watchdog(struct loop_event *ev, int res) {
+        struct service *s = ev->data;
+        char t[64];
+
+        if (res < 0 || s->state != SERVICE_RUNNING)
+                return;
+        log_warning("%s: watchdog timeout (no WATCHDOG=1 within %s)", s->name,
+                    format_timespan(t, sizeof(t), s->watchdog_usec));
+        service_kill_for(s, KILLED_WATCHDOG, SIGABRT, "watchdog timeout");
+}
+
+bool service_notify(struct service *s, pid_t pid, bool is_main, bool is_control,
+                    const struct notify_msg *msg) {
+        const struct unit_config *c = s->cfg;
+        enum notify_access a = c ? c->notify_access : NOTIFY_ACCESS_NONE;
+
+        if (a == NOTIFY_ACCESS_NONE || (a == NOTIFY_ACCESS_MAIN && !is_main) ||
+            (a == NOTIFY_ACCESS_EXEC && !is_main && !is_control)) {
+                log_debug("%s: sd_notify message from pid %d refused by NotifyAccess=%s", s->name,
+                          (int)pid, notify_access_to_string(a));
+                return false;
+        }
+        if (msg->status) {
+                free(s->status_text);
+                s->status_text = strndup(msg->status, 512);
+        }
+        if (msg->errno_value >= 0)
+                s->status_errno = msg->errno_value;
+        if (msg->mainpid && msg->mainpid != s->proc.pid)
+                log_notice("%s: MAINPID=%lld ignored: changing the main process is not supported yet",
+                           s->name, (long long)msg->mainpid);
+        if (msg->watchdog_usec != USEC_INFINITY) {
+                s->watchdog_usec = msg->watchdog_usec;
+                if (s->state == SERVICE_RUNNING)
+                        watchdog_arm(s);
+        }
+        if (msg->watchdog && s->state == SERVICE_RUNNING)
+                watchdog_arm(s);
+        if (msg->extend_timeout != USEC_INFINITY && loop_event_armed(&s->timer_ev) &&
+            (s->state == SERVICE_STARTING || s->state == SERVICE_STOPPING)) {
+                usec_t want = now_usec(CLOCK_MONOTONIC) + msg->extend_timeout;
+                if (want > s->timer_deadline) {
+                        loop_disarm(s->m->loop, &s->timer_ev);
+                        s->timer_deadline = want;
+                        loop_timer(s->m->loop, &s->timer_ev, want);
+                }
+        }
+        if (msg->reloading && s->state == SERVICE_RUNNING) {
+                s->reloading = true;
+                service_set_state(s, SERVICE_RUNNING, "pid %d, reloading", (int)s->proc.pid);
+        }
+        if (msg->stopping && s->state == SERVICE_RUNNING)
+                service_set_state(s, SERVICE_RUNNING, "pid %d, stopping on its own", (int)s->proc.pid);
+        if (msg->ready && s->state == SERVICE_STARTING && s->awaiting_ready && !s->proc_is_pre)
+                service_enter_running(s);
+        else if (msg->ready && s->reloading) {
+                s->reloading = false;
+                service_enter_running(s);
+        } else if (msg->status && s->state == SERVICE_RUNNING)
+                service_set_state(s, SERVICE_RUNNING, "pid %d: %s", (int)s->proc.pid, s->status_text);
+        if (msg->watchdog_trigger && s->state == SERVICE_RUNNING)
+                service_kill_for(s, KILLED_WATCHDOG, SIGABRT, "watchdog triggered by the service");
+        return true;
+}
+
 /* Starts the next command: the next ExecStartPre=, or ExecStart=. */
 static void service_spawn_next(struct service *s) {
         const struct unit_config *c = s->cfg;
@@ -514,12 +638,21 @@ static void service_spawn_next(struct service *s) {
                 return;
         }
         s->start_seq = ++s->m->start_seq;
-        if (c->restart_reset > 0 && c->restart_reset != USEC_INFINITY) {
-                loop_disarm(s->m->loop, &s->reset_ev);
-                s->reset_ev.handler = on_reset_timer;
-                loop_timer(s->m->loop, &s->reset_ev, now_usec(CLOCK_MONOTONIC) + c->restart_reset);
+        s->kill_reason = KILLED_NONE;
+        s->reloading = false;
+        s->status_errno = -1;
+        free(s->status_text);
+        s->status_text = NULL;
+        s->watchdog_usec = c->watchdog;
+        if (c->type == SERVICE_NOTIFY) {
+                char t[64];
+                s->awaiting_ready = true;
+                service_schedule(s, c->timeout_start);
+                service_set_state(s, SERVICE_STARTING, "pid %d, waiting for READY=1 (TimeoutStartSec=%s)",
+                                  (int)s->proc.pid, format_timespan(t, sizeof(t), c->timeout_start));
+                return;
         }
-        service_set_state(s, SERVICE_RUNNING, "pid %d", (int)s->proc.pid);
+        service_enter_running(s);
 }
 
 /* A start attempt, automatic or asked for: applies a pending config, checks the start
@@ -693,8 +826,19 @@ static void service_enter_dead(struct service *s, const char *cause, enum exit_c
         const struct unit_config *c = s->cfg;
         pid_t pid = s->proc.pid;
 
+        char reasoned[200];
+
         loop_disarm(s->m->loop, &s->timer_ev);
         loop_disarm(s->m->loop, &s->reset_ev);
+        loop_disarm(s->m->loop, &s->watchdog_ev);
+        s->awaiting_ready = false;
+        if (s->kill_reason != KILLED_NONE && !s->stop_requested) {
+                ec = s->kill_reason == KILLED_TIMEOUT ? EXIT_CAUSE_TIMEOUT : EXIT_CAUSE_WATCHDOG;
+                snprintf(reasoned, sizeof(reasoned), "%s, %.150s",
+                         s->kill_reason == KILLED_TIMEOUT ? "start timeout" : "watchdog", cause);
+                cause = reasoned;
+        }
+        s->kill_reason = KILLED_NONE;
         history_add(s, cause, pid);
         s->active_since_mono = 0;
 
@@ -813,8 +957,15 @@ static void on_timer(struct loop_event *ev, int res) {
                 log_info("%s: FailedCooldownSec= passed, starting again", s->name);
                 service_begin(s, true);
                 break;
-        case SERVICE_INACTIVE:
         case SERVICE_STARTING:
+                if (s->awaiting_ready) {
+                        char t[64];
+                        log_warning("%s: no READY=1 within TimeoutStartSec=%s", s->name,
+                                    format_timespan(t, sizeof(t), s->cfg->timeout_start));
+                        service_kill_for(s, KILLED_TIMEOUT, s->cfg->kill_signal, "start timeout");
+                }
+                break;
+        case SERVICE_INACTIVE:
         case SERVICE_RUNNING:
         case _SERVICE_STATE_MAX:
                 break;
@@ -854,6 +1005,9 @@ json_t *service_to_json(const struct service *s, bool full) {
         json_object_set_new(o, "description", c && c->description ? json_string(c->description) : json_null());
         json_object_set_new(o, "load_error", s->load_error ? json_string(s->load_error) : json_null());
         json_object_set_new(o, "reload_pending", json_boolean(s->next_cfg != NULL));
+        json_object_set_new(o, "status_text", s->status_text ? json_string(s->status_text) : json_null());
+        if (s->status_errno >= 0)
+                json_object_set_new(o, "status_errno", json_integer(s->status_errno));
         if (full) {
                 json_t *h = json_array();
                 for (size_t i = 0; i < s->history_n; i++) {

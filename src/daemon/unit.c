@@ -45,6 +45,7 @@ struct parser {
         char **env;                      /* Environment= assignments in order, repeats */
         size_t n_env;                    /* included: env_finish() folds them */
         int auto_start;                  /* AutoStart=: -1 not given */
+        int notify_access;               /* NotifyAccess=: -1 not given */
         bool wanted_by_default;          /* [Install] WantedBy= names a boot target */
 };
 
@@ -359,6 +360,7 @@ static void unit_defaults(struct unit_config *u) {
                 .kill_signal = SIGTERM,
                 .kill_mode = KILL_CONTROL_GROUP,
                 .timeout_stop = 90 * USEC_PER_SEC,
+                .timeout_start = 90 * USEC_PER_SEC,
         };
 }
 
@@ -471,7 +473,7 @@ struct enum_name {
 };
 
 static const struct enum_name service_types[] = {
-        { "simple", SERVICE_SIMPLE }, { "exec", SERVICE_EXEC },   { "notify", -1 },
+        { "simple", SERVICE_SIMPLE }, { "exec", SERVICE_EXEC },   { "notify", SERVICE_NOTIFY },
         { "notify-reload", -1 },      { "forking", -1 },          { "oneshot", -1 },
         { "dbus", -1 },               { "idle", -1 },             { NULL, 0 },
 };
@@ -483,6 +485,13 @@ static const struct enum_name restart_modes[] = {
         { "on-watchdog", RESTART_ON_WATCHDOG },
         { "on-abort", RESTART_ON_ABORT },
         { "always", RESTART_ALWAYS },
+        { NULL, 0 },
+};
+static const struct enum_name notify_accesses[] = {
+        { "none", NOTIFY_ACCESS_NONE },
+        { "main", NOTIFY_ACCESS_MAIN },
+        { "exec", NOTIFY_ACCESS_EXEC },
+        { "all", NOTIFY_ACCESS_ALL },
         { NULL, 0 },
 };
 static const struct enum_name kill_modes[] = {
@@ -532,6 +541,28 @@ static int parse_kill_mode(struct parser *p, const struct key *k, unsigned line,
         return parse_enum(p, k, line, value, kill_modes);
 }
 
+static int parse_notify_access(struct parser *p, const struct key *k, unsigned line,
+                               const char *value) {
+        int r = parse_enum(p, k, line, value, notify_accesses);
+
+        if (r >= 0)
+                p->notify_access = *value ? (int)p->u->notify_access : -1;
+        return r;
+}
+
+/* TimeoutSec= sets the start and the stop timeout, as in systemd. */
+static int parse_timeout_both(struct parser *p, const struct key *k, unsigned line,
+                              const char *value) {
+        const struct key stop = { k->sections, k->name, NULL, offsetof(struct unit_config, timeout_stop) };
+        const struct key start = { k->sections, k->name, NULL, offsetof(struct unit_config, timeout_start) };
+        size_t errors = p->diag.n_errors;
+        int r = parse_timeout(p, &stop, line, value);
+
+        if (r < 0 || p->diag.n_errors > errors)
+                return r; /* reported once */
+        return parse_timeout(p, &start, line, value);
+}
+
 static const char *enum_to_string(const struct enum_name *names, int v) {
         for (const struct enum_name *e = names; e->name; e++)
                 if (e->value == v)
@@ -547,6 +578,9 @@ const char *restart_mode_to_string(enum restart_mode m) {
 }
 const char *kill_mode_to_string(enum kill_mode m) {
         return enum_to_string(kill_modes, (int)m);
+}
+const char *notify_access_to_string(enum notify_access a) {
+        return enum_to_string(notify_accesses, (int)a);
 }
 
 static int parse_exec(struct parser *p, const struct key *k, unsigned line, const char *value) {
@@ -1065,7 +1099,10 @@ static const struct key keys[] = {
         { SEC_SERVICE, "KillSignal", parse_kill_signal, 0 },
         { SEC_SERVICE, "KillMode", parse_kill_mode, F(kill_mode) },
         { SEC_SERVICE, "TimeoutStopSec", parse_timeout, F(timeout_stop) },
-        { SEC_SERVICE, "TimeoutSec", parse_timeout, F(timeout_stop) },
+        { SEC_SERVICE, "TimeoutStartSec", parse_timeout, F(timeout_start) },
+        { SEC_SERVICE, "TimeoutSec", parse_timeout_both, 0 },
+        { SEC_SERVICE, "NotifyAccess", parse_notify_access, F(notify_access) },
+        { SEC_SERVICE, "WatchdogSec", parse_sec, F(watchdog) },
 
         { SEC_PIDVISOR, "RestartJitter", parse_jitter, 0 },
         { SEC_PIDVISOR, "RestartResetSec", parse_sec, F(restart_reset) },
@@ -1226,13 +1263,21 @@ static int check_unit(struct parser *p) {
                         return r;
         }
         u->auto_start = p->auto_start >= 0 ? p->auto_start : p->wanted_by_default;
+        /* systemd: NotifyAccess= defaults to none, and to main for Type=notify or when a
+         * watchdog is set. */
+        if (p->notify_access >= 0)
+                u->notify_access = (enum notify_access)p->notify_access;
+        else if (u->type == SERVICE_NOTIFY || (u->watchdog > 0 && u->watchdog != USEC_INFINITY))
+                u->notify_access = NOTIFY_ACCESS_MAIN;
+        if (u->watchdog == USEC_INFINITY)
+                u->watchdog = 0;
         return 0;
 }
 
 int unit_load_string(const char *path, const char *text, size_t len, struct unit_config **ret,
                      struct diagnostics *diag) {
         _cleanup_(unit_config_freep) struct unit_config *u = NULL;
-        _cleanup_(parser_done) struct parser p = { .path = path, .auto_start = -1 };
+        _cleanup_(parser_done) struct parser p = { .path = path, .auto_start = -1, .notify_access = -1 };
         int r;
 
         if (!path || (!text && len > 0) || !ret)

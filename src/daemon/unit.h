@@ -17,6 +17,15 @@
 enum service_type {
         SERVICE_SIMPLE, /* started once clone3 returned */
         SERVICE_EXEC,   /* started once execve succeeded (pv_spawn reports this anyway) */
+        SERVICE_NOTIFY, /* started once it sent READY=1 (sd_notify) */
+};
+
+/* Who may send sd_notify messages for the service. */
+enum notify_access {
+        NOTIFY_ACCESS_NONE,
+        NOTIFY_ACCESS_MAIN, /* the main process */
+        NOTIFY_ACCESS_EXEC, /* the main process and ExecStartPre= commands */
+        NOTIFY_ACCESS_ALL,  /* any process of the service (cgroup, else session) */
 };
 
 enum restart_mode {
@@ -111,6 +120,10 @@ struct unit_config {
         size_t n_environment_files;
         int umask;                  /* default 0022 */
 
+        enum notify_access notify_access; /* default none; main for Type=notify and WatchdogSec= */
+        usec_t timeout_start;       /* default 90 s; infinity when 0 is given */
+        usec_t watchdog;            /* WatchdogSec=, default 0: none */
+
         int kill_signal;            /* default SIGTERM */
         enum kill_mode kill_mode;   /* default control-group */
         usec_t timeout_stop;        /* default 90 s */
@@ -150,3 +163,4 @@ int exec_command_expand(const struct exec_command *cmd, char *const *env, char *
 const char *restart_mode_to_string(enum restart_mode m);
 const char *kill_mode_to_string(enum kill_mode m);
 const char *service_type_to_string(enum service_type t);
+const char *notify_access_to_string(enum notify_access a);
