@@ -120,6 +120,28 @@ START_TEST(test_envp_exact) {
 }
 END_TEST
 
+START_TEST(test_listen_pid) {
+        struct pv_spawn_attr a;
+        struct pv_error err = { 0 };
+        struct pv_process p;
+        char want[64], *out;
+        int pipes[3];
+
+        attr_for(&a, FIXTURE_ARGV("env"));
+        a.envp = (char *[]){ "A=1", "LISTEN_PID=1", "LISTEN_FDS=1", NULL };
+        a.set_listen_pid = true;
+        a.stdio[1].kind = PV_STDIO_PIPE;
+        ck_assert_int_eq(pv_spawn(&a, &p, pipes, &err), 0);
+        out = pv_test_read_all(pipes[1]);
+        close(pipes[1]);
+        snprintf(want, sizeof(want), "A=1\nLISTEN_FDS=1\nLISTEN_PID=%d\n", (int)p.pid);
+        ck_assert_str_eq(out, want);
+        free(out);
+        ck_assert_int_eq(pv_process_wait(&p, 0, NULL, NULL), 0);
+        pv_process_release(&p);
+}
+END_TEST
+
 START_TEST(test_envp_inherited) {
         struct pv_spawn_attr a;
 
@@ -576,6 +598,7 @@ int main(void) {
         tcase_add_test(tc, test_argv_and_status);
         tcase_add_test(tc, test_envp_exact);
         tcase_add_test(tc, test_envp_inherited);
+        tcase_add_test(tc, test_listen_pid);
         tcase_add_test(tc, test_cwd_and_umask);
         tcase_add_test(tc, test_lookpath_bare_name);
         tcase_add_test(tc, test_new_session);

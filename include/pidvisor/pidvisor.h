@@ -4,3 +4,4 @@
 #include <pidvisor/error.h>
 #include <pidvisor/process.h>
 #include <pidvisor/spawn.h>
+#include <pidvisor/notify.h>

@@ -89,6 +89,11 @@ struct pv_spawn_attr {
         bool set_uid;
         uid_t uid;
 
+        /* Socket activation: add LISTEN_PID=<the child's own pid> to its environment (an
+         * earlier LISTEN_PID= in envp is replaced).  The pid is only known after clone3,
+         * so the child writes it into a slot the parent prepared. */
+        bool set_listen_pid;
+
         /* A cgroup v2 directory (O_DIRECTORY fd) to start the child in: CLONE_INTO_CGROUP,
          * or, on the clone() fallback, the child writes itself into its cgroup.procs
          * first thing.  -1 (pv_spawn_attr_init's default): the caller's cgroup. */

@@ -73,7 +73,24 @@ struct plan {
         int n_slots;
         int report_fd;
         int cgroup_procs_fd; /* clone() fallback: the child writes itself in */
+        char **envp_owned;   /* a copy of envp with a LISTEN_PID= slot, or NULL */
+        char listen_pid[32]; /* the slot: "LISTEN_PID=" and digits the child writes */
 };
+
+/* Writes "LISTEN_PID=<pid>" into the slot: no snprintf in the child. */
+static void child_fill_listen_pid(struct plan *p) {
+        char digits[16];
+        int n = 0;
+        long pid = syscall(SYS_getpid);
+
+        do
+                digits[n++] = (char)('0' + pid % 10);
+        while ((pid /= 10) > 0 && n < (int)sizeof(digits));
+        memcpy(p->listen_pid, "LISTEN_PID=", 11);
+        for (int i = 0; i < n; i++)
+                p->listen_pid[11 + i] = digits[n - 1 - i];
+        p->listen_pid[11 + n] = 0;
+}
 
 static _Noreturn void child_fail(const struct plan *p, enum step step, int error, int arg) {
         struct report rep = { .step = step, .error = error, .arg = arg };
@@ -140,6 +157,8 @@ static _Noreturn void child_run(struct plan *p) {
         for (size_t i = 0; i < a->n_rlimits; i++)
                 CHILD_TRY(p, setrlimit(a->rlimits[i].resource, &a->rlimits[i].limit), STEP_RLIMIT,
                           (int)i);
+        if (p->envp_owned)
+                child_fill_listen_pid(p);
         if (a->umask >= 0)
                 umask((mode_t)a->umask);
         if (a->cwd)
@@ -261,6 +280,23 @@ static const char *step_op(int step) {
         return step > 0 && step < (int)ELEMENTSOF(ops) ? ops[step] : NULL;
 }
 
+/* envp without any LISTEN_PID=, plus the slot the child fills. */
+static int prepare_listen_pid_env(struct plan *p) {
+        size_t n = 0, j = 0;
+
+        while (p->envp[n])
+                n++;
+        p->envp_owned = calloc(n + 2, sizeof(char *));
+        if (!p->envp_owned)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (strncmp(p->envp[i], "LISTEN_PID=", 11) != 0)
+                        p->envp_owned[j++] = p->envp[i];
+        p->envp_owned[j] = p->listen_pid;
+        p->envp = p->envp_owned;
+        return 0;
+}
+
 static int describe_failure(const struct pv_spawn_attr *a, const struct plan *p,
                             const struct report *rep, struct pv_error *err) {
         int r = -rep->error;
@@ -348,6 +384,8 @@ int pv_spawn(const struct pv_spawn_attr *attr, struct pv_process *proc, int pipe
                 }
         }
 
+        if (attr->set_listen_pid && prepare_listen_pid_env(p) < 0)
+                return pv_error_set(err, -ENOMEM, "spawn");
         p->n_slots = 3 + (int)attr->n_fds;
         for (int i = 0; i < 3; i++) {
                 bool owned;
@@ -428,6 +466,7 @@ int pv_spawn(const struct pv_spawn_attr *attr, struct pv_process *proc, int pipe
                 goto fail;
         }
 
+        free(p->envp_owned);
         *proc = (struct pv_process){ .pid = pid, .pidfd = pidfd };
         if (pipes)
                 for (int i = 0; i < 3; i++)
@@ -439,5 +478,6 @@ fail:
                 safe_close(owned_fds[i]);
                 safe_close(parent_ends[i]);
         }
+        free(p->envp_owned);
         return r;
 }
