@@ -34,7 +34,7 @@ struct exit_record {
         usec_t time;        /* CLOCK_REALTIME µs */
         usec_t runtime;     /* how long that instance ran */
         pid_t pid;
-        char cause[256];    /* "exited 1", "killed by SIGSEGV (core dumped)", "spawn failed: ..." */
+        char *cause;        /* "exited 1", "killed by SIGSEGV (core dumped)", "spawn failed: ..." */
         char **stderr_tail; /* the last lines it wrote to stderr before it ended */
         size_t n_stderr;
 };
@@ -77,7 +77,7 @@ struct service {
 
         int stderr_fd;
         struct loop_event stderr_ev;
-        char partial[STDERR_LINE_MAX];
+        char *partial;                /* an unfinished stderr line (STDERR_LINE_MAX), on demand */
         size_t partial_len;
         char *tail[STDERR_TAIL_MAX];  /* ring of the last lines */
         size_t tail_next, tail_n;
@@ -89,7 +89,7 @@ struct service {
         bool stop_requested;
         bool restart_requested;       /* `restart`: start again once stopped */
         bool have_last_exit;
-        struct exit_record history[HISTORY_MAX];
+        struct exit_record *history;  /* HISTORY_MAX entries, allocated at the first exit */
         size_t history_next, history_n;
 
         int cgroup_fd;                /* its cgroup v2 directory, or -1 */

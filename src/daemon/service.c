@@ -78,7 +78,9 @@ struct service *service_new(struct manager *m, const char *name) {
 
 static void history_entry_clear(struct exit_record *e) {
         strv_free(e->stderr_tail);
+        free(e->cause);
         e->stderr_tail = NULL;
+        e->cause = NULL;
         e->n_stderr = 0;
 }
 
@@ -94,6 +96,8 @@ static void stderr_close(struct service *s) {
         loop_disarm(s->m->loop, &s->stderr_ev);
         s->stderr_fd = safe_close(s->stderr_fd);
         s->partial_len = 0;
+        free(s->partial);
+        s->partial = NULL;
 }
 
 void service_free(struct service *s) {
@@ -117,8 +121,9 @@ void service_free(struct service *s) {
                 json_decref(w->id);
                 free(w);
         }
-        for (size_t i = 0; i < HISTORY_MAX; i++)
+        for (size_t i = 0; s->history && i < HISTORY_MAX; i++)
                 history_entry_clear(&s->history[i]);
+        free(s->history);
         tail_clear(s);
         start_limit_done(&s->start_limit);
         unit_config_free(s->cfg);
@@ -243,11 +248,17 @@ static bool stderr_drain(struct service *s) {
                 if (n == 0)
                         return false;
                 for (ssize_t i = 0; i < n; i++) {
-                        if (buf[i] == '\n' || s->partial_len == sizeof(s->partial)) {
+                        if (buf[i] == '\n' || s->partial_len == STDERR_LINE_MAX) {
                                 tail_push(s, s->partial, s->partial_len);
                                 s->partial_len = 0;
                                 if (buf[i] == '\n')
                                         continue;
+                        }
+                        if (!s->partial) {
+                                /* Idle services hold no line buffer: most never write. */
+                                s->partial = malloc(STDERR_LINE_MAX);
+                                if (!s->partial)
+                                        continue; /* the byte is lost, the daemon lives on */
                         }
                         s->partial[s->partial_len++] = buf[i];
                 }
@@ -795,16 +806,24 @@ int service_reset_failed(struct service *s, const char **why) {
 /* --- exits --------------------------------------------------------------------------- */
 
 static void history_add(struct service *s, const char *cause, pid_t pid) {
-        struct exit_record *e = &s->history[s->history_next];
         size_t n = s->tail_n, first = (s->tail_next + STDERR_TAIL_MAX - n) % STDERR_TAIL_MAX;
+        struct exit_record *e;
 
+        if (!s->history) {
+                s->history = calloc(HISTORY_MAX, sizeof(*s->history));
+                if (!s->history) {
+                        log_error("%s: out of memory, exit not recorded: %s", s->name, cause);
+                        return;
+                }
+        }
+        e = &s->history[s->history_next];
         history_entry_clear(e);
         *e = (struct exit_record){
                 .time = now_usec(CLOCK_REALTIME),
                 .runtime = s->active_since_mono ? now_usec(CLOCK_MONOTONIC) - s->active_since_mono : 0,
                 .pid = pid,
         };
-        snprintf(e->cause, sizeof(e->cause), "%s", cause);
+        e->cause = strdup(cause);
         e->stderr_tail = calloc(n + 1, sizeof(char *));
         if (e->stderr_tail) {
                 for (size_t i = 0; i < n; i++) {
@@ -979,7 +998,7 @@ static json_t *exit_record_json(const struct exit_record *e) {
 
         for (size_t i = 0; i < e->n_stderr; i++)
                 json_array_append_new(lines, json_string(e->stderr_tail[i]));
-        return json_pack("{s:I, s:I, s:i, s:s, s:o}", "time", (json_int_t)e->time, "runtime_usec",
+        return json_pack("{s:I, s:I, s:i, s:s?, s:o}", "time", (json_int_t)e->time, "runtime_usec",
                          (json_int_t)e->runtime, "pid", (int)e->pid, "cause", e->cause, "stderr", lines);
 }
 
@@ -999,7 +1018,7 @@ json_t *service_to_json(const struct service *s, bool full) {
         json_object_set_new(o, "restarts", json_integer(s->n_restarts));
         if (s->have_last_exit) {
                 const struct exit_record *last = &s->history[(s->history_next + HISTORY_MAX - 1) % HISTORY_MAX];
-                json_object_set_new(o, "last_exit", json_string(last->cause));
+                json_object_set_new(o, "last_exit", last->cause ? json_string(last->cause) : json_null());
         } else
                 json_object_set_new(o, "last_exit", json_null());
         json_object_set_new(o, "description", c && c->description ? json_string(c->description) : json_null());
