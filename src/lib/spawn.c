@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -188,7 +189,64 @@ static bool clone3_usable(void) {
         return clone3_state >= 0;
 }
 
-static pid_t clone_pidfd(int *pidfd, int cgroup_fd) {
+/* The fast path: clone3(CLONE_VM|CLONE_VFORK) on a stack of its own, as posix_spawn
+ * does with clone.  The child shares the parent's memory, so nothing is copied and the
+ * cost no longer grows with the parent's size; the calling thread sleeps until the child
+ * has exec'd or exited.  What the child writes lands in the parent's memory: only its
+ * own stack, the plan's descriptor table and the LISTEN_PID slot, which the parent does
+ * not read again, and errno, which the parent does not look at on success.
+ *
+ * clone3 with a new stack returns into the child on that stack, where the compiler's
+ * frame is meaningless: a few instructions of assembly call the child's function there.
+ * x86_64 only; sanitizer runtimes cannot follow a foreign stack, so sanitized builds
+ * take the fork-like path. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || __has_feature(thread_sanitizer)
+#define PV_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PV_SANITIZED 1
+#endif
+#if defined(__x86_64__) && !defined(PV_SANITIZED)
+#define HAVE_VFORK_PATH 1
+#define CHILD_STACK_SIZE (256 * 1024)
+
+static _Noreturn void child_entry(struct plan *p) {
+        child_run(p);
+}
+
+static long raw_clone3_on_stack(struct clone_args *ca, struct plan *p) {
+        register void *fn __asm__("r12") = (void *)child_entry;
+        register void *arg __asm__("r13") = p;
+        long ret;
+
+        /* rdi, rsi, r12 and r13 survive the syscall in both processes; the child starts
+         * with rsp at the top of its stack (16-byte aligned), so the call below leaves
+         * the ABI's alignment for child_entry. */
+        __asm__ volatile("syscall\n\t"
+                         "testq %%rax, %%rax\n\t"
+                         "jnz 1f\n\t"
+                         "xorl %%ebp, %%ebp\n\t"
+                         "movq %%r13, %%rdi\n\t"
+                         "callq *%%r12\n\t"
+                         "movl $60, %%eax\n\t" /* not reached: child_entry does not return */
+                         "movl $127, %%edi\n\t"
+                         "syscall\n\t"
+                         "ud2\n"
+                         "1:"
+                         : "=a"(ret)
+                         : "0"((long)SYS_clone3), "D"(ca), "S"(sizeof(*ca)), "r"(fn), "r"(arg)
+                         : "rcx", "r11", "memory", "cc");
+        if (ret < 0) {
+                errno = (int)-ret;
+                return -1;
+        }
+        return ret;
+}
+#endif
+
+static pid_t clone_pidfd(struct plan *p, int *pidfd, int cgroup_fd) {
         if (clone3_state >= 0) {
                 struct clone_args ca = {
                         .flags = CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
@@ -196,7 +254,29 @@ static pid_t clone_pidfd(int *pidfd, int cgroup_fd) {
                         .exit_signal = SIGCHLD,
                         .cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
                 };
-                long r = syscall(SYS_clone3, &ca, sizeof(ca));
+                long r;
+#ifdef HAVE_VFORK_PATH
+                void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+                if (stack != MAP_FAILED) {
+                        int saved;
+                        ca.flags |= CLONE_VM | CLONE_VFORK;
+                        ca.stack = (uint64_t)(uintptr_t)stack;
+                        ca.stack_size = CHILD_STACK_SIZE;
+                        r = raw_clone3_on_stack(&ca, p);
+                        saved = errno;
+                        munmap(stack, CHILD_STACK_SIZE); /* the child has exec'd or exited */
+                        errno = saved;
+                        if (r >= 0)
+                                clone3_state = 1;
+                        if (r >= 0 || (errno != ENOSYS && errno != EPERM) || clone3_state == 1)
+                                return (pid_t)r;
+                        clone3_state = -1;
+                        goto fallback;
+                }
+                /* No memory for a stack: the fork-like clone3 below still works. */
+#endif
+                r = syscall(SYS_clone3, &ca, sizeof(ca));
                 if (r >= 0 || (errno != ENOSYS && errno != EPERM)) {
                         if (r >= 0)
                                 clone3_state = 1;
@@ -206,6 +286,9 @@ static pid_t clone_pidfd(int *pidfd, int cgroup_fd) {
                         return -1; /* it worked before: this EPERM is real */
                 clone3_state = -1;
         }
+#ifdef HAVE_VFORK_PATH
+fallback:
+#endif
         /* x86_64, arm64, riscv: clone(flags, stack, parent_tid, child_tid, tls); with
          * CLONE_PIDFD the pidfd is stored through parent_tid. */
         return (pid_t)syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, NULL, pidfd, NULL, 0);
@@ -432,9 +515,9 @@ int pv_spawn(const struct pv_spawn_attr *attr, struct pv_process *proc, int pipe
 
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &saved);
-        pid = clone_pidfd(&pidfd, p->cgroup_procs_fd >= 0 ? -1 : attr->cgroup_fd);
+        pid = clone_pidfd(p, &pidfd, p->cgroup_procs_fd >= 0 ? -1 : attr->cgroup_fd);
         if (pid == 0)
-                child_run(p);
+                child_run(p); /* the fork-like paths return here in the child */
         r = pid < 0 ? negerrno() : 0;
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (r < 0) {
