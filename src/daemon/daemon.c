@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -169,6 +171,14 @@ int daemon_main(int argc, char **argv) {
                                 o.socket_path = sock;
                 }
                 stdin_to_devnull();
+                /* Whatever our parent left open for us must not reach the services: from
+                 * here on every descriptor of ours is close-on-exec, which is what lets
+                 * pv_spawn skip a close_range in each child. */
+                if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+                        long max = sysconf(_SC_OPEN_MAX); /* kernels before 5.11 */
+                        for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
+                                (void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+                }
                 r = manager_new(&m, &o);
                 if (r >= 0)
                         r = manager_run(m);

@@ -440,7 +440,10 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         a.envp = env;
         a.umask = c->umask;
         a.new_session = true;
-        a.close_other_fds = true;
+        /* No close_range per spawn: every descriptor of the daemon is close-on-exec (the
+         * ones it inherited are marked so at start, daemon.c), and closing thousands of
+         * them in each child made starting 1000 services quadratic. */
+        a.close_other_fds = false;
         a.stdio[0].kind = PV_STDIO_NULL;
         a.stdio[1].kind = PV_STDIO_INHERIT;
         a.stdio[2].kind = PV_STDIO_PIPE;
