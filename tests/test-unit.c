@@ -81,6 +81,55 @@ static void load_fails(const char *text, const char *expected_diags) {
 
 /* ---- defaults and the whole happy path ---- */
 
+START_TEST(test_notify_keys) {
+        struct unit_config *u;
+
+        /* Type=notify implies NotifyAccess=main; the start timeout defaults to 90 s. */
+        u = load_ok("[Service]\nType=notify\nExecStart=/bin/true\n", "");
+        ck_assert_int_eq(u->type, SERVICE_NOTIFY);
+        ck_assert_int_eq(u->notify_access, NOTIFY_ACCESS_MAIN);
+        ck_assert_uint_eq(u->timeout_start, 90 * SEC);
+        ck_assert_uint_eq(u->watchdog, 0);
+        unit_config_free(u);
+
+        /* Type=simple: none, unless a watchdog is set. */
+        u = load_ok("[Service]\nExecStart=/bin/true\n", "");
+        ck_assert_int_eq(u->notify_access, NOTIFY_ACCESS_NONE);
+        unit_config_free(u);
+        u = load_ok("[Service]\nExecStart=/bin/true\nWatchdogSec=2s\n", "");
+        ck_assert_int_eq(u->notify_access, NOTIFY_ACCESS_MAIN);
+        ck_assert_uint_eq(u->watchdog, 2 * SEC);
+        unit_config_free(u);
+
+        /* An explicit NotifyAccess= wins; an empty one restores the implied default. */
+        u = load_ok("[Service]\nType=notify\nNotifyAccess=all\nExecStart=/bin/true\n", "");
+        ck_assert_int_eq(u->notify_access, NOTIFY_ACCESS_ALL);
+        unit_config_free(u);
+        u = load_ok("[Service]\nType=notify\nNotifyAccess=none\nExecStart=/bin/true\n", "");
+        ck_assert_int_eq(u->notify_access, NOTIFY_ACCESS_NONE);
+        unit_config_free(u);
+        u = load_ok("[Service]\nType=notify\nNotifyAccess=exec\nNotifyAccess=\nExecStart=/bin/true\n", "");
+        ck_assert_int_eq(u->notify_access, NOTIFY_ACCESS_MAIN);
+        unit_config_free(u);
+
+        /* TimeoutSec= sets both timeouts; TimeoutStartSec=0 means none. */
+        u = load_ok("[Service]\nExecStart=/bin/true\nTimeoutSec=7s\n", "");
+        ck_assert_uint_eq(u->timeout_start, 7 * SEC);
+        ck_assert_uint_eq(u->timeout_stop, 7 * SEC);
+        unit_config_free(u);
+        u = load_ok("[Service]\nExecStart=/bin/true\nTimeoutStartSec=0\nTimeoutStopSec=3s\n", "");
+        ck_assert_uint_eq(u->timeout_start, USEC_INFINITY);
+        ck_assert_uint_eq(u->timeout_stop, 3 * SEC);
+        unit_config_free(u);
+
+        load_fails("[Service]\nExecStart=/bin/true\nNotifyAccess=some\n",
+                   "E web.service:3: NotifyAccess=: invalid value \"some\" (expected none, main, exec, all)\n");
+        load_fails("[Service]\nExecStart=/bin/true\nTimeoutSec=soon\n",
+                   "E web.service:3: TimeoutSec=: invalid value \"soon\" (expected a time span such as 5s, "
+                   "250ms, 1min 30s or infinity)\n");
+}
+END_TEST
+
 START_TEST(test_defaults) {
         struct unit_config *u = load_ok(MIN_SERVICE, "");
 
@@ -1324,6 +1373,7 @@ int main(void) {
         TCase *tc = pv_test_case("keys");
 
         tcase_add_test(tc, test_defaults);
+        tcase_add_test(tc, test_notify_keys);
         tcase_add_test(tc, test_every_key);
         tcase_add_test(tc, test_type);
         tcase_add_test(tc, test_restart_values);
