@@ -143,3 +143,47 @@ void notify_msg_done(struct notify_msg *m) {
         free(m->fdname);
         m->status = m->fdname = NULL;
 }
+
+bool utf8_valid(const char *str, size_t len) {
+        const unsigned char *s = (const unsigned char *)str;
+
+        for (size_t i = 0; i < len;) {
+                unsigned c = s[i], need, min;
+                uint32_t cp;
+
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf)
+                        need = 1, min = 0x80, cp = c & 0x1f;
+                else if (c >= 0xe0 && c <= 0xef)
+                        need = 2, min = 0x800, cp = c & 0x0f;
+                else if (c >= 0xf0 && c <= 0xf4)
+                        need = 3, min = 0x10000, cp = c & 0x07;
+                else
+                        return false;
+                for (unsigned k = 1; k <= need; k++) {
+                        if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+                                return false;
+                        cp = (cp << 6) | (s[i + k] & 0x3f);
+                }
+                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                i += need + 1;
+        }
+        return true;
+}
+
+size_t utf8_prefix(const char *str, size_t len, size_t max) {
+        const unsigned char *s = (const unsigned char *)str;
+        size_t n;
+
+        if (len <= max)
+                return len;
+        n = max;
+        /* Step back over continuation bytes to the start of the cut sequence. */
+        while (n > 0 && (s[n] & 0xc0) == 0x80)
+                n--;
+        return n;
+}

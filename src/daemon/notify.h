@@ -15,7 +15,8 @@
 struct notify_msg {
         bool ready, reloading, stopping, watchdog, watchdog_trigger, fdstore, fdstore_remove,
                 barrier;
-        char *status;          /* STATUS= (allocated), or NULL */
+        char *status;          /* STATUS= (allocated), or NULL; a STATUS= that is not
+                                * UTF-8 is ignored (counted in n_unknown), as systemd does */
         int errno_value;       /* ERRNO=, -1 if absent */
         int64_t mainpid;       /* MAINPID=, 0 if absent */
         usec_t extend_timeout; /* EXTEND_TIMEOUT_USEC=, USEC_INFINITY if absent */
@@ -30,3 +31,8 @@ struct notify_msg {
  * reason in *why (static text). */
 int notify_parse(const char *buf, size_t len, struct notify_msg *ret, const char **why);
 void notify_msg_done(struct notify_msg *m);
+
+/* Whether s[0..len) is valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+bool utf8_valid(const char *s, size_t len);
+/* The longest prefix of s no longer than max that does not cut a UTF-8 sequence. */
+size_t utf8_prefix(const char *s, size_t len, size_t max);

@@ -204,11 +204,17 @@ void service_drop_waiters_of(struct service *s, struct conn *c) {
 }
 
 void service_set_state(struct service *s, enum service_state st, const char *fmt, ...) {
+        char full[1024];
+        size_t n;
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+        vsnprintf(full, sizeof(full), fmt, ap);
         va_end(ap);
+        /* Cut where a UTF-8 sequence begins, never in its middle. */
+        n = utf8_prefix(full, strlen(full), sizeof(s->reason) - 1);
+        memcpy(s->reason, full, n);
+        s->reason[n] = 0;
         if (st != s->state)
                 s->state_since = now_usec(CLOCK_REALTIME);
         s->state = st;
@@ -588,7 +594,7 @@ bool service_notify(struct service *s, pid_t pid, bool is_main, bool is_control,
         }
         if (msg->status) {
                 free(s->status_text);
-                s->status_text = strndup(msg->status, 512);
+                s->status_text = strndup(msg->status, utf8_prefix(msg->status, strlen(msg->status), 512));
         }
         if (msg->errno_value >= 0)
                 s->status_errno = msg->errno_value;
@@ -996,13 +1002,45 @@ static void on_timer(struct loop_event *ev, int res) {
 
 /* --- status -------------------------------------------------------------------------- */
 
+/* A JSON string of text that may not be UTF-8 (what a service wrote to stderr, a path):
+ * bytes that are not part of a valid sequence become '?', instead of the whole value
+ * silently vanishing (jansson refuses invalid UTF-8). */
+static json_t *jstr(const char *text) {
+        size_t len;
+        char *copy;
+        json_t *j;
+
+        if (!text)
+                return json_null();
+        len = strlen(text);
+        if (utf8_valid(text, len))
+                return json_stringn(text, len);
+        copy = strdup(text);
+        if (!copy)
+                return json_null();
+        for (size_t i = 0; i < len;) {
+                size_t step = 1;
+                for (size_t k = 4; k >= 1; k--)
+                        if (i + k <= len && utf8_valid(copy + i, k)) {
+                                step = k;
+                                break;
+                        }
+                if (step == 1 && (unsigned char)copy[i] >= 0x80)
+                        copy[i] = '?';
+                i += step;
+        }
+        j = json_stringn(copy, len);
+        free(copy);
+        return j;
+}
+
 static json_t *exit_record_json(const struct exit_record *e) {
         json_t *lines = json_array();
 
         for (size_t i = 0; i < e->n_stderr; i++)
-                json_array_append_new(lines, json_string(e->stderr_tail[i]));
-        return json_pack("{s:I, s:I, s:i, s:s?, s:o}", "time", (json_int_t)e->time, "runtime_usec",
-                         (json_int_t)e->runtime, "pid", (int)e->pid, "cause", e->cause, "stderr", lines);
+                json_array_append_new(lines, jstr(e->stderr_tail[i]));
+        return json_pack("{s:I, s:I, s:i, s:o, s:o}", "time", (json_int_t)e->time, "runtime_usec",
+                         (json_int_t)e->runtime, "pid", (int)e->pid, "cause", jstr(e->cause), "stderr", lines);
 }
 
 json_t *service_to_json(const struct service *s, bool full) {
@@ -1011,7 +1049,7 @@ json_t *service_to_json(const struct service *s, bool full) {
 
         json_object_set_new(o, "name", json_string(s->name));
         json_object_set_new(o, "state", json_string(service_state_to_string(s->state)));
-        json_object_set_new(o, "reason", json_string(s->reason));
+        json_object_set_new(o, "reason", jstr(s->reason));
         json_object_set_new(o, "since", json_integer((json_int_t)s->state_since));
         json_object_set_new(o, "pid", service_is_active(s) ? json_integer(s->proc.pid) : json_null());
         json_object_set_new(o, "uptime_usec",
@@ -1021,13 +1059,13 @@ json_t *service_to_json(const struct service *s, bool full) {
         json_object_set_new(o, "restarts", json_integer(s->n_restarts));
         if (s->have_last_exit) {
                 const struct exit_record *last = &s->history[(s->history_next + HISTORY_MAX - 1) % HISTORY_MAX];
-                json_object_set_new(o, "last_exit", last->cause ? json_string(last->cause) : json_null());
+                json_object_set_new(o, "last_exit", jstr(last->cause));
         } else
                 json_object_set_new(o, "last_exit", json_null());
-        json_object_set_new(o, "description", c && c->description ? json_string(c->description) : json_null());
-        json_object_set_new(o, "load_error", s->load_error ? json_string(s->load_error) : json_null());
+        json_object_set_new(o, "description", jstr(c ? c->description : NULL));
+        json_object_set_new(o, "load_error", jstr(s->load_error));
         json_object_set_new(o, "reload_pending", json_boolean(s->next_cfg != NULL));
-        json_object_set_new(o, "status_text", s->status_text ? json_string(s->status_text) : json_null());
+        json_object_set_new(o, "status_text", jstr(s->status_text));
         if (s->status_errno >= 0)
                 json_object_set_new(o, "status_errno", json_integer(s->status_errno));
         if (full) {
@@ -1039,7 +1077,7 @@ json_t *service_to_json(const struct service *s, bool full) {
                 json_object_set_new(o, "history", h); /* newest first */
                 json_object_set_new(o, "kill_scope", json_string(s->cgroup_fd >= 0 ? "cgroup" : "process-group"));
                 if (c) {
-                        json_object_set_new(o, "unit_file", json_string(c->path));
+                        json_object_set_new(o, "unit_file", jstr(c->path));
                         json_object_set_new(o, "restart", json_string(restart_mode_to_string(c->restart)));
                 }
         }

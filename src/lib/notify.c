@@ -115,7 +115,8 @@ static int listen_fds(bool unset_environment, char ***names) {
                 r = 0;
                 goto out;
         }
-        if (parse_long(fds_s, 0, INT32_MAX - PV_LISTEN_FDS_START, &n) < 0) {
+        /* As sd_listen_fds: n <= 0 is malformed, not "no sockets". */
+        if (parse_long(fds_s, 1, INT32_MAX - PV_LISTEN_FDS_START, &n) < 0) {
                 r = -EINVAL;
                 goto out;
         }
@@ -130,28 +131,25 @@ static int listen_fds(bool unset_environment, char ***names) {
                         r = -ENOMEM;
                         goto out;
                 }
+                /* Every ':' separates two names, so "a:b:" is three names. */
+                const char *next = names_s; /* NULL once the last name was taken */
                 for (long i = 0; i < n; i++) {
-                        const char *colon;
-                        size_t len;
-
-                        if (!names_s) {
+                        if (!names_s)
                                 list[i] = strdup("unknown");
+                        else if (!next) {
+                                r = -EINVAL; /* fewer names than fds */
+                                goto out;
                         } else {
-                                if (!*names_s && i < n) {
-                                        r = -EINVAL; /* fewer names than fds */
-                                        goto out;
-                                }
-                                colon = strchrnul(names_s, ':');
-                                len = (size_t)(colon - names_s);
-                                list[i] = strndup(names_s, len);
-                                names_s = *colon ? colon + 1 : colon;
+                                const char *colon = strchrnul(next, ':');
+                                list[i] = strndup(next, (size_t)(colon - next));
+                                next = *colon ? colon + 1 : NULL;
                         }
                         if (!list[i]) {
                                 r = -ENOMEM;
                                 goto out;
                         }
                 }
-                if (names_s && *names_s) {
+                if (names_s && next) {
                         r = -EINVAL; /* more names than fds */
                         goto out;
                 }
