@@ -103,7 +103,7 @@ int cgroup_service_open(struct manager *m, const char *name, int *ret_fd) {
         fd = openat(m->cgroup_base_fd, dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return negerrno();
-        *ret_fd = fd;
+        *ret_fd = fd_move_above(fd, DAEMON_FD_HIGH);
         return 0;
 }
 

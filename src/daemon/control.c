@@ -122,6 +122,13 @@ void conn_job_done(struct conn *c) {
         conn_touch(c);
 }
 
+bool control_has_subscribers(const struct manager *m) {
+        for (const struct conn *c = m->conns; c; c = c->next)
+                if (c->subscribed && !c->closing)
+                        return true;
+        return false;
+}
+
 void control_broadcast_event(struct manager *m, json_t *event) {
         char *s = NULL;
 

@@ -26,6 +26,11 @@ enum service_state {
         _SERVICE_STATE_MAX,
 };
 
+/* Long-lived descriptors (a service's pidfd, stderr pipe, cgroup directory) are moved to
+ * numbers from here on, so that the low numbers stay for the few a spawn needs: a child
+ * then copies only the low part of the daemon's table (pv_spawn, CLOSE_RANGE_UNSHARE). */
+#define DAEMON_FD_HIGH 512
+
 #define HISTORY_MAX 10
 #define STDERR_TAIL_MAX 20
 #define STDERR_LINE_MAX 1024
@@ -196,6 +201,7 @@ bool service_notify(struct service *s, pid_t pid, bool is_main, bool is_control,
 int control_listen(struct manager *m);
 void control_close_all(struct manager *m);
 void control_broadcast_event(struct manager *m, json_t *event); /* steals event */
+bool control_has_subscribers(const struct manager *m);
 void control_reply(struct conn *c, json_t *id, bool ok, json_t *result, const char *error);
 void conn_job_done(struct conn *c);
 /* A connected client socket becomes a connection (the accept path; the fuzz target). */

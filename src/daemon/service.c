@@ -220,7 +220,8 @@ void service_set_state(struct service *s, enum service_state st, const char *fmt
         s->state = st;
         log_info("%s: %s%s%s", s->name, service_state_to_string(st), s->reason[0] ? ": " : "",
                  s->reason);
-        control_broadcast_event(s->m, event_json(s));
+        if (control_has_subscribers(s->m)) /* no JSON built for nobody */
+                control_broadcast_event(s->m, event_json(s));
         waiters_notify(s);
         if (s->removed && !service_is_active(s))
                 manager_schedule_collect(s->m);
@@ -446,10 +447,12 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         a.envp = env;
         a.umask = c->umask;
         a.new_session = true;
-        /* No close_range per spawn: every descriptor of the daemon is close-on-exec (the
-         * ones it inherited are marked so at start, daemon.c), and closing thousands of
-         * them in each child made starting 1000 services quadratic. */
-        a.close_other_fds = false;
+        /* Every descriptor of the daemon is close-on-exec already (the inherited ones are
+         * marked so at start, daemon.c); close_other_fds is the safety net, and on the
+         * vfork path it also makes the child share our table and keep a private copy of
+         * only its low part, instead of copying thousands of entries for execve to close
+         * (that made starting 1000 services quadratic). */
+        a.close_other_fds = true;
         a.stdio[0].kind = PV_STDIO_NULL;
         a.stdio[1].kind = PV_STDIO_INHERIT;
         a.stdio[2].kind = PV_STDIO_PIPE;
@@ -508,7 +511,8 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
                 goto out;
         }
         stderr_close(s); /* an earlier command's pipe, if someone still held it */
-        s->stderr_fd = pipes[2];
+        s->proc.pidfd = fd_move_above(s->proc.pidfd, DAEMON_FD_HIGH);
+        s->stderr_fd = fd_move_above(pipes[2], DAEMON_FD_HIGH);
         fcntl(s->stderr_fd, F_SETFL, O_NONBLOCK);
         s->stderr_ev.handler = on_stderr;
         if (loop_poll(s->m->loop, &s->stderr_ev, s->stderr_fd, POLLIN) < 0)

@@ -5,6 +5,7 @@
  * attributes, TAKE_FD/TAKE_PTR) and the errno boundary. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -63,6 +64,17 @@ static inline int negerrno(void) {
                 long _r = (long)(expr);                                                        \
                 _r < 0 ? negerrno() : (int)_r;                                                 \
         })
+
+/* Moves fd to the lowest free number >= min, close-on-exec, closing the original; returns
+ * the new number, or fd itself where that is impossible (RLIMIT_NOFILE below min). */
+static inline int fd_move_above(int fd, int min) {
+        int n = fd >= 0 && fd < min ? fcntl(fd, F_DUPFD_CLOEXEC, min) : -1;
+
+        if (n < 0)
+                return fd;
+        close(fd);
+        return n;
+}
 
 /* Parses a whole decimal number within [min, max]; -EINVAL or -ERANGE. */
 int parse_long(const char *s, long min, long max, long *ret);
