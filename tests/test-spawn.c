@@ -430,6 +430,40 @@ START_TEST(test_close_other_fds) {
 }
 END_TEST
 
+/* close_other_fds with sources far above the slots: on the vfork path the child shares
+ * our table (CLONE_FILES) and unshares only what it needs, which must neither lose a
+ * high source nor touch our own descriptors. */
+START_TEST(test_close_other_fds_high_sources) {
+        int fds[2], high, pipes[3], before = count_fds();
+        struct pv_spawn_attr a;
+        struct pv_process p;
+        char *text;
+
+        ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+        high = fcntl(fds[1], F_DUPFD_CLOEXEC, 700);
+        ck_assert_int_ge(high, 700);
+        attr_for(&a, FIXTURE_ARGV("write-fds", "2"));
+        a.fds = (int[]){ high, high };
+        a.n_fds = 2;
+        a.close_other_fds = true;
+        a.stdio[1].kind = PV_STDIO_PIPE;
+        ck_assert_int_eq(pv_spawn(&a, &p, pipes, NULL), 0);
+        close(pipes[1]);
+        ck_assert_int_eq(pv_process_wait(&p, 0, NULL, NULL), 0);
+        pv_process_release(&p);
+        /* Our descriptors are all still there and ours. */
+        ck_assert_int_ge(fcntl(high, F_GETFD), 0);
+        ck_assert_int_ge(fcntl(fds[0], F_GETFD), 0);
+        close(high);
+        close(fds[1]);
+        text = pv_test_read_all(fds[0]);
+        ck_assert_str_eq(text, "fd 3\nfd 4\n");
+        free(text);
+        close(fds[0]);
+        ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
 START_TEST(test_rlimits) {
         struct pv_spawn_attr a;
         char res[16];
@@ -618,6 +652,7 @@ int main(void) {
         tcase_add_test(tc, test_fd_mapping_collisions);
         tcase_add_test(tc, test_fd_mapping_stdio_and_cloexec);
         tcase_add_test(tc, test_close_other_fds);
+        tcase_add_test(tc, test_close_other_fds_high_sources);
         tcase_add_test(tc, test_no_fd_leak_in_parent);
         pv_test_add(s, tc, NULL);
 
