@@ -9,7 +9,7 @@
  *     DIR/state/       --state-dir
  *     DIR/sock         --socket (also $PIDVISOR_SOCKET for the CLI runs)
  *     DIR/daemon.log   the daemon's stderr (its log, and its services' stderr)
- *     DIR/daemon.out   the daemon's stdout (which its services inherit)
+ *     DIR/daemon.out   the daemon's stdout (services write to STATE/logs/NAME.log)
  *
  * The daemon is forked by the test process, in a process group of its own, with
  * PR_SET_PDEATHSIG=SIGTERM: when a test fails (Check's CK_FORK ends the test process at

@@ -1050,21 +1050,112 @@ START_TEST(test_bad_unit_files) {
 }
 END_TEST
 
-/* ---- the environment a service gets ---- */
+/* ---- log files ---- */
 
-/* Starts a one-shot unit and returns what it printed on the daemon's stdout. */
-static char *run_probe(struct dl_daemon *d, const char *name) {
-        char *before = dl_read_file(d->out), *after, *res;
-        size_t off = before ? strlen(before) : 0;
+/* stdout and stderr go to STATE-DIR/logs/NAME.log as "TIME STREAM: TEXT" records; the
+ * file rotates at LogMaxBytes=; `pidvisor logs` prints the last lines; a line longer than
+ * a record is split with a continuation mark; StandardOutput=file: bypasses the log. */
+START_TEST(test_log_files) {
+        struct dl_daemon d;
+        struct dl_cli r;
+        char path[4200], rotated[4300], direct[4200], *text;
         json_t *svc;
 
+        dl_init(&d);
+        snprintf(direct, sizeof(direct), "%s/direct.out", d.dir);
+        dl_write_unit(&d, "talk", "[Service]\nExecStart=/bin/sh -c 'echo to-out; echo to-err >&2; "
+                                  "for i in $(seq 1 300); do echo \"filler line $i with some padding\"; done; "
+                                  "head -c 20000 /dev/zero | tr \"\\\\0\" x; echo; echo last-line'\n"
+                                  "[X-Pidvisor]\nLogMaxBytes=8K\nLogKeep=2\n");
+        dl_write_unit(&d, "direct", "[Service]\nExecStart=/bin/sh -c 'echo straight'\nStandardOutput=file:%s\n",
+                      direct);
+        dl_start(&d, NULL);
+        dl_cli_ok(&d, "start", "talk", NULL);
+        json_decref(dl_wait_state(&d, "talk", "inactive", DL_DEADLINE_MS));
+        snprintf(path, sizeof(path), "%s/logs/talk.log", d.state);
+        svc = dl_status(&d, "talk");
+        dl_assert(&d, !strcmp(dl_str(svc, "log_file"), path), "log_file %s", dl_str(svc, "log_file"));
+        json_decref(svc);
+
+        /* The newest file ends with the last line; an older one holds the first lines. */
+        text = dl_read_file(path);
+        dl_assert(&d, text && strstr(text, " stdout: last-line\n"), "talk.log: %s", text ? text : "(none)");
+        dl_assert(&d, text && strlen(text) <= 8192, "talk.log is %zu bytes, over LogMaxBytes=8K", text ? strlen(text) : 0);
+        free(text);
+        snprintf(rotated, sizeof(rotated), "%s.2", path);
+        text = dl_read_file(rotated);
+        dl_assert(&d, text != NULL, "no %s after several rotations with LogKeep=2", rotated);
+        free(text);
+        snprintf(rotated, sizeof(rotated), "%s.3", path);
+        dl_assert(&d, access(rotated, F_OK) < 0, "%s exists despite LogKeep=2", rotated);
+
+        r = dl_cli_run(&d, "logs", "talk", "-n", "1", NULL);
+        dl_assert(&d, r.code == 0 && strstr(r.out, " stdout: last-line\n") && !strstr(r.out, "filler"),
+                  "pidvisor logs talk -n 1: exit %d, \"%s\" (%s)", r.code, r.out, r.err);
+        dl_cli_done(&r);
+        /* The 20000-byte line was split into records, all but the last marked. */
+        r = dl_cli_run(&d, "logs", "talk", "-n", "3", NULL);
+        dl_assert(&d, r.code == 0 && strstr(r.out, "xxxx \xe2\x80\xa6\n"), "no continued record in \"%.300s\"", r.out);
+        dl_cli_done(&r);
+        r = dl_cli_run(&d, "logs", "nosuch", NULL);
+        dl_assert(&d, r.code != 0 && strstr(r.err, "nosuch"), "logs of an unknown service: exit %d, %s", r.code, r.err);
+        dl_cli_done(&r);
+
+        dl_cli_ok(&d, "start", "direct", NULL);
+        json_decref(dl_wait_state(&d, "direct", "inactive", DL_DEADLINE_MS));
+        text = dl_read_file(direct);
+        dl_assert(&d, text && !strcmp(text, "straight\n"), "StandardOutput=file: got \"%s\"", text ? text : "(none)");
+        free(text);
+        dl_done(&d);
+}
+END_TEST
+
+/* ---- the environment a service gets ---- */
+
+/* The text of the stdout records of a log file's content (docs/logs.md: each record is
+ * "TIME STREAM: TEXT"). */
+static char *stdout_records(const char *content) {
+        size_t cap = strlen(content) + 1, len = 0;
+        char *out = malloc(cap);
+        const char *p = content;
+
+        ck_assert_ptr_nonnull(out);
+        while (p && *p) {
+                const char *nl = strchr(p, '\n'), *tag = strstr(p, " stdout: ");
+                size_t n = nl ? (size_t)(nl - p) : strlen(p);
+                if (tag && tag < p + n) {
+                        const char *text = tag + strlen(" stdout: ");
+                        size_t tlen = (size_t)(p + n - text);
+                        memcpy(out + len, text, tlen);
+                        len += tlen;
+                        out[len++] = '\n';
+                }
+                p = nl ? nl + 1 : NULL;
+        }
+        out[len] = 0;
+        return out;
+}
+
+/* Starts a one-shot unit and returns what it printed on its stdout (from its log file). */
+static char *run_probe(struct dl_daemon *d, const char *name) {
+        char *before = NULL, *after, *res, path[4200];
+        size_t off;
+        json_t *svc;
+
+        snprintf(path, sizeof(path), "%s/logs/%s.log", d->state, name);
+        before = dl_read_file(path);
+        off = before ? strlen(before) : 0;
         dl_cli_ok(d, "start", name, NULL);
         svc = dl_wait_state(d, name, "inactive", DL_DEADLINE_MS);
         dl_assert(d, !strcmp(dl_str(svc, "last_exit"), "exited 0"), "%s: %s", name, dl_str(svc, "last_exit"));
         json_decref(svc);
-        after = dl_read_file(d->out);
+        svc = dl_status(d, name);
+        dl_assert(d, !strcmp(dl_str(svc, "log_file"), path), "%s: log_file %s, expected %s", name,
+                  dl_str(svc, "log_file"), path);
+        json_decref(svc);
+        after = dl_read_file(path);
         ck_assert_ptr_nonnull(after);
-        res = strdup(after + off);
+        res = stdout_records(after + off);
         free(before);
         free(after);
         return res;
@@ -1407,6 +1498,7 @@ int main(void) {
         tcase_add_test(tc, test_reload_restart_changed);
         tcase_add_test(tc, test_bad_unit_files);
         tcase_add_test(tc, test_exec_environment);
+        tcase_add_test(tc, test_log_files);
         tcase_add_test(tc, test_autostart);
         pv_test_add(s, tc, NULL);
 

@@ -130,6 +130,49 @@ START_TEST(test_notify_keys) {
 }
 END_TEST
 
+START_TEST(test_output_keys) {
+        struct unit_config *u;
+
+        u = load_ok(MIN_SERVICE, "");
+        ck_assert_int_eq(u->std_output.kind, STD_OUTPUT_LOG);
+        ck_assert_int_eq(u->std_error.kind, STD_OUTPUT_INHERIT);
+        ck_assert_uint_eq(u->log_max_bytes, 10 * 1024 * 1024);
+        ck_assert_uint_eq(u->log_keep, 5);
+        unit_config_free(u);
+
+        u = load_ok(MIN_SERVICE "StandardOutput=append:/var/log/%n.out\nStandardError=null\n"
+                                "[X-Pidvisor]\nLogMaxBytes=1M\nLogKeep=2\n", "");
+        ck_assert_int_eq(u->std_output.kind, STD_OUTPUT_APPEND);
+        ck_assert_str_eq(u->std_output.path, "/var/log/web.service.out");
+        ck_assert_int_eq(u->std_error.kind, STD_OUTPUT_NULL);
+        ck_assert_ptr_null(u->std_error.path);
+        ck_assert_uint_eq(u->log_max_bytes, 1024 * 1024);
+        ck_assert_uint_eq(u->log_keep, 2);
+        unit_config_free(u);
+
+        /* journal and kmsg mean the service's log file; an empty value resets. */
+        u = load_ok(MIN_SERVICE "StandardOutput=file:/tmp/x\nStandardOutput=\nStandardError=journal\n", "");
+        ck_assert_int_eq(u->std_output.kind, STD_OUTPUT_LOG);
+        ck_assert_ptr_null(u->std_output.path);
+        ck_assert_int_eq(u->std_error.kind, STD_OUTPUT_LOG);
+        unit_config_free(u);
+        u = load_ok(MIN_SERVICE "StandardOutput=truncate:/tmp/t\nStandardError=inherit\n", "");
+        ck_assert_int_eq(u->std_output.kind, STD_OUTPUT_TRUNCATE);
+        ck_assert_int_eq(u->std_error.kind, STD_OUTPUT_INHERIT);
+        unit_config_free(u);
+
+        load_fails(MIN_SERVICE "StandardOutput=tty\n",
+                   "E web.service:3: StandardOutput=: invalid value \"tty\" (expected journal (the "
+                   "service's log file), inherit, null, file:PATH, append:PATH or truncate:PATH)\n");
+        load_fails(MIN_SERVICE "StandardError=file:relative\n",
+                   "E web.service:3: StandardError=: invalid value \"file:relative\" (expected an "
+                   "absolute path after the colon)\n");
+        load_fails(MIN_SERVICE "[X-Pidvisor]\nLogMaxBytes=100\n",
+                   "E web.service:4: LogMaxBytes=: invalid value \"100\" (expected a size of at least "
+                   "4K such as 10M, or 0 for no rotation)\n");
+}
+END_TEST
+
 START_TEST(test_defaults) {
         struct unit_config *u = load_ok(MIN_SERVICE, "");
 
@@ -1374,6 +1417,7 @@ int main(void) {
 
         tcase_add_test(tc, test_defaults);
         tcase_add_test(tc, test_notify_keys);
+        tcase_add_test(tc, test_output_keys);
         tcase_add_test(tc, test_every_key);
         tcase_add_test(tc, test_type);
         tcase_add_test(tc, test_restart_values);

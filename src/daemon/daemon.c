@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,8 @@ static const char usage[] =
         "                     else $XDG_CONFIG_HOME/pidvisor/units\n"
         "  --socket PATH      control socket; default STATE-DIR/pidvisor.sock\n"
         "  --state-dir DIR    default /run/pidvisor as root, else $XDG_RUNTIME_DIR/pidvisor\n"
-        "  --log-dir DIR      default /var/log/pidvisor as root, else STATE-DIR/logs\n"
+        "  --log-dir DIR      services' log files NAME.log; default /var/log/pidvisor as\n"
+        "                     root, else (or with --state-dir) STATE-DIR/logs\n"
         "  --log-level LEVEL  error, warning, notice, info (default) or debug\n"
         "  --subreaper        adopt and reap orphaned descendants (PR_SET_CHILD_SUBREAPER);\n"
         "                     always on as PID 1\n"
@@ -100,6 +102,7 @@ int daemon_main(int argc, char **argv) {
         struct manager_options o = { 0 };
         char *d_units = NULL, *d_state = NULL, *d_logs = NULL;
         struct manager *m = NULL;
+        bool state_given = false;
         int c, r, level;
 
         opterr = 0;
@@ -117,6 +120,7 @@ int daemon_main(int argc, char **argv) {
                         break;
                 case OPT_STATE:
                         o.state_dir = optarg;
+                        state_given = true;
                         break;
                 case OPT_LOG_DIR:
                         o.log_dir = optarg;
@@ -153,7 +157,9 @@ int daemon_main(int argc, char **argv) {
                 o.units_dir = d_units;
         if (!o.state_dir)
                 o.state_dir = d_state;
-        if (!o.log_dir)
+        /* An explicit --state-dir without --log-dir keeps the logs in STATE-DIR/logs
+         * (manager.c), so that daemons side by side never share log files. */
+        if (!o.log_dir && !state_given)
                 o.log_dir = d_logs;
         if (!o.units_dir || !o.state_dir) {
                 fprintf(stderr, "pidvisor daemon: no default directories (%s): give --units and --state-dir\n",

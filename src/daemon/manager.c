@@ -491,8 +491,10 @@ static int setup_signals(struct manager *m) {
         m->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (m->signal_fd < 0)
                 return negerrno();
-        /* Writing to a client that went away must not kill the manager. */
+        /* Writing to a client that went away must not kill the manager, nor a log file
+         * over RLIMIT_FSIZE (that is EFBIG, counted as dropped output). */
         signal(SIGPIPE, SIG_IGN);
+        signal(SIGXFSZ, SIG_IGN);
         loop_event_init(&m->signal_ev, on_signal, m);
         return loop_poll(m->loop, &m->signal_ev, m->signal_fd, POLLIN);
 }
@@ -665,6 +667,13 @@ int manager_new(struct manager **ret, const struct manager_options *opt) {
         r = lock_state_dir(m);
         if (r < 0)
                 return r;
+        /* Without --log-dir, logs live beside the state they belong to. */
+        if (opt->log_dir)
+                m->log_dir = strdup(opt->log_dir);
+        else if (asprintf(&m->log_dir, "%s/logs", opt->state_dir) < 0)
+                m->log_dir = NULL;
+        if (!m->log_dir)
+                return -ENOMEM;
         r = notify_setup(m);
         if (r < 0)
                 return r;
@@ -726,6 +735,7 @@ void manager_free(struct manager *m) {
                 rmdir(m->cgroup_base);
         }
         free(m->cgroup_base);
+        free(m->log_dir);
         loop_free(m->loop);
         safe_close(m->lock_fd); /* last: everything in the state directory is released */
         free(m);

@@ -80,10 +80,17 @@ struct service {
         char *status_text;            /* STATUS= */
         int status_errno;             /* ERRNO=, -1 none */
 
-        int stderr_fd;
-        struct loop_event stderr_ev;
-        char *partial;                /* an unfinished stderr line (STDERR_LINE_MAX), on demand */
-        size_t partial_len;
+        /* stdout [0] and stderr [1] pipes, read in the loop: lines go to the log file
+         * (else the daemon's own log), stderr's last lines also to the crash history. */
+        struct outpipe {
+                struct service *s;
+                int fd;
+                struct loop_event ev;
+                char *partial;        /* an unfinished line (LOGFILE_LINE_MAX), on demand */
+                size_t partial_len;
+        } out[2];
+        struct logfile *log;          /* opened at the first start that writes to it */
+        bool log_warned;              /* one warning per problem, not one per line */
         char *tail[STDERR_TAIL_MAX];  /* ring of the last lines */
         size_t tail_next, tail_n;
 
@@ -124,7 +131,7 @@ struct manager_options {
         char *units_dir;
         char *socket_path;
         char *state_dir;
-        char *log_dir;
+        char *log_dir;                /* NULL: STATE-DIR/logs */
         bool subreaper;
         bool force_epoll;
 };
@@ -156,6 +163,7 @@ struct manager {
         int exit_code;
         struct loop_event collect_ev; /* drops removed units from a handler of its own */
 
+        char *log_dir;       /* where services' log files go */
         char *cgroup_base;   /* our services' parent cgroup, or NULL: process groups */
         int cgroup_base_fd;
 

@@ -23,6 +23,7 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "logfile.h"
 #include "notify.h"
 
 /* What a fresh service environment holds before Environment=, as systemd gives it. */
@@ -64,7 +65,8 @@ struct service *service_new(struct manager *m, const char *name) {
         }
         s->m = m;
         s->proc = PV_PROCESS_NULL;
-        s->stderr_fd = -EBADF;
+        for (int i = 0; i < 2; i++)
+                s->out[i] = (struct outpipe){ .s = s, .fd = -EBADF };
         s->cgroup_fd = -EBADF;
         s->state_since = now_usec(CLOCK_REALTIME);
         loop_event_init(&s->child_ev, NULL, s);
@@ -72,7 +74,8 @@ struct service *service_new(struct manager *m, const char *name) {
         loop_event_init(&s->reset_ev, NULL, s);
         loop_event_init(&s->watchdog_ev, NULL, s);
         s->status_errno = -1;
-        loop_event_init(&s->stderr_ev, NULL, s);
+        for (int i = 0; i < 2; i++)
+                loop_event_init(&s->out[i].ev, NULL, &s->out[i]);
         return s;
 }
 
@@ -92,12 +95,12 @@ static void tail_clear(struct service *s) {
         s->tail_next = s->tail_n = 0;
 }
 
-static void stderr_close(struct service *s) {
-        loop_disarm(s->m->loop, &s->stderr_ev);
-        s->stderr_fd = safe_close(s->stderr_fd);
-        s->partial_len = 0;
-        free(s->partial);
-        s->partial = NULL;
+static void pipe_close(struct outpipe *o) {
+        loop_disarm(o->s->m->loop, &o->ev);
+        o->fd = safe_close(o->fd);
+        o->partial_len = 0;
+        free(o->partial);
+        o->partial = NULL;
 }
 
 void service_free(struct service *s) {
@@ -112,7 +115,9 @@ void service_free(struct service *s) {
         free(s->status_text);
         /* Only at teardown: the child stays unreaped for whoever comes next (re-exec). */
         loop_disarm(l, &s->child_ev);
-        stderr_close(s);
+        for (int i = 0; i < 2; i++)
+                pipe_close(&s->out[i]);
+        logfile_close(s->log);
         pv_process_release(&s->proc);
         safe_close(s->cgroup_fd);
         while (s->waiters) {
@@ -228,13 +233,51 @@ void service_set_state(struct service *s, enum service_state st, const char *fmt
         manager_check_shutdown(s->m);
 }
 
+/* A line is buffered up to what fits one log record. */
+#define PIPE_LINE_MAX LOGFILE_LINE_MAX
+
 /* --- stderr: copied to the daemon's log, last lines kept for the crash history ------- */
 
-static void tail_push(struct service *s, const char *line, size_t len) {
-        char prefix[300];
+/* A line (or, with partial, the first piece of a line too long for one record) that a
+ * service wrote: to its log file, else to the daemon's log; stderr's lines also to the
+ * ring of last lines kept for the crash history. */
+static void emit_line(struct outpipe *o, const char *line, size_t len, bool partial) {
+        struct service *s = o->s;
+        bool is_stderr = o == &s->out[1];
+        const char *stream = is_stderr ? "stderr" : "stdout";
 
-        snprintf(prefix, sizeof(prefix), "%s[%d]: ", s->name, (int)s->proc.pid);
-        log_raw_line(prefix, line, len);
+        if (s->log) {
+                uint64_t dropped = logfile_dropped(s->log);
+                usec_t now = now_usec(CLOCK_REALTIME);
+                int r = partial ? logfile_write_partial(s->log, now, stream, line, len)
+                                : logfile_write(s->log, now, stream, line, len);
+                /* A negative answer with nothing dropped is a failed rotation: the record
+                 * was written.  Dropped records go to the daemon's log instead, and the
+                 * file gets a notice of the gap once writing works again. */
+                if (r >= 0 || logfile_dropped(s->log) == dropped) {
+                        if (r >= 0)
+                                s->log_warned = false; /* the next problem is news again */
+                        else if (!s->log_warned) {
+                                log_warning("%s: rotating %s failed: %s; writing on", s->name,
+                                            logfile_path(s->log), strerror(-r));
+                                s->log_warned = true;
+                        }
+                        goto tail;
+                }
+                if (!s->log_warned) {
+                        log_warning("%s: cannot write %s (%s); its output goes to this log until it can",
+                                    s->name, logfile_path(s->log), strerror(-r));
+                        s->log_warned = true;
+                }
+        }
+        {
+                char prefix[300];
+                snprintf(prefix, sizeof(prefix), "%s[%d]: ", s->name, (int)s->proc.pid);
+                log_raw_line(prefix, line, len);
+        }
+tail:
+        if (!is_stderr || partial)
+                return;
         if (len > STDERR_LINE_MAX)
                 len = STDERR_LINE_MAX;
         free(s->tail[s->tail_next]);
@@ -244,48 +287,61 @@ static void tail_push(struct service *s, const char *line, size_t len) {
                 s->tail_n++;
 }
 
-/* Reads what is there now; returns false at EOF or on error. */
-static bool stderr_drain(struct service *s) {
+/* Reads what is there now (a bounded amount, so one chatty service cannot starve the
+ * others: what it leaves waits in its pipe, and when the pipe is full the service blocks
+ * on its write: backpressure, nothing lost).  Returns false at EOF or on error. */
+static bool pipe_drain(struct outpipe *o) {
         char buf[16384];
 
-        for (;;) {
-                ssize_t n = read(s->stderr_fd, buf, sizeof(buf));
+        for (int round = 0; round < 4; round++) {
+                ssize_t n = read(o->fd, buf, sizeof(buf));
                 if (n < 0)
                         return errno == EAGAIN || errno == EINTR;
                 if (n == 0)
                         return false;
                 for (ssize_t i = 0; i < n; i++) {
-                        if (buf[i] == '\n' || s->partial_len == STDERR_LINE_MAX) {
-                                tail_push(s, s->partial, s->partial_len);
-                                s->partial_len = 0;
-                                if (buf[i] == '\n')
-                                        continue;
+                        if (buf[i] == '\n') {
+                                emit_line(o, o->partial ? o->partial : "", o->partial_len, false);
+                                o->partial_len = 0;
+                                continue;
                         }
-                        if (!s->partial) {
+                        if (o->partial_len == PIPE_LINE_MAX) {
+                                /* A line longer than a record: write what we have as a piece
+                                 * that the next record continues. */
+                                emit_line(o, o->partial, o->partial_len, true);
+                                o->partial_len = 0;
+                        }
+                        if (!o->partial) {
                                 /* Idle services hold no line buffer: most never write. */
-                                s->partial = malloc(STDERR_LINE_MAX);
-                                if (!s->partial)
+                                o->partial = malloc(PIPE_LINE_MAX);
+                                if (!o->partial)
                                         continue; /* the byte is lost, the daemon lives on */
                         }
-                        s->partial[s->partial_len++] = buf[i];
+                        o->partial[o->partial_len++] = buf[i];
                 }
         }
+        return true;
 }
 
-static void stderr_flush_partial(struct service *s) {
-        if (s->partial_len) {
-                tail_push(s, s->partial, s->partial_len);
-                s->partial_len = 0;
+static bool has_pending_input(int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+static void pipe_flush_partial(struct outpipe *o) {
+        if (o->partial_len) {
+                emit_line(o, o->partial, o->partial_len, false);
+                o->partial_len = 0;
         }
 }
 
-static void on_stderr(struct loop_event *ev, int res) {
-        struct service *s = ev->data;
+static void on_pipe(struct loop_event *ev, int res) {
+        struct outpipe *o = ev->data;
 
-        if (res >= 0 && stderr_drain(s) && loop_poll(s->m->loop, &s->stderr_ev, s->stderr_fd, POLLIN) == 0)
+        if (res >= 0 && pipe_drain(o) && loop_poll(o->s->m->loop, &o->ev, o->fd, POLLIN) == 0)
                 return;
-        stderr_flush_partial(s);
-        stderr_close(s);
+        pipe_flush_partial(o);
+        pipe_close(o);
 }
 
 /* --- killing ------------------------------------------------------------------------- */
@@ -403,6 +459,76 @@ static const char *env_get(char **env, const char *key) {
         return NULL;
 }
 
+/* Opens StandardOutput=/StandardError= file: targets; *fd is the caller's to close. */
+static int open_output_file(const struct std_output *o, int *fd, char *why, size_t why_size) {
+        int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY;
+
+        if (o->kind == STD_OUTPUT_APPEND)
+                flags |= O_APPEND;
+        else if (o->kind == STD_OUTPUT_TRUNCATE)
+                flags |= O_TRUNC;
+        *fd = open(o->path, flags, 0644);
+        if (*fd < 0) {
+                int r = negerrno();
+                snprintf(why, why_size, "opening \"%s\" for output: %s", o->path, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* StandardOutput= and StandardError= into spawn attributes.  The log file (the default)
+ * takes a pipe per stream, so that records say which stream they came from; stderr's pipe
+ * also feeds the crash history.  StandardError=inherit means "where stdout goes", and
+ * StandardOutput=inherit "where stdin goes" (/dev/null), as in systemd. */
+static int route_output(struct service *s, struct pv_spawn_attr *a, int fds[2], char *why, size_t why_size) {
+        const struct unit_config *c = s->cfg;
+        const struct std_output *outs[2] = { &c->std_output, &c->std_error };
+        bool want_log = false;
+
+        for (int i = 0; i < 2; i++) {
+                const struct std_output *o = outs[i];
+                struct pv_stdio *st = &a->stdio[1 + i];
+                int r;
+
+                if (i == 1 && o->kind == STD_OUTPUT_INHERIT) {
+                        if (c->std_output.kind == STD_OUTPUT_LOG) {
+                                *st = (struct pv_stdio){ .kind = PV_STDIO_PIPE };
+                                want_log = true;
+                        } else if (fds[0] >= 0)
+                                *st = (struct pv_stdio){ .kind = PV_STDIO_FD, .fd = fds[0] };
+                        else
+                                *st = a->stdio[1];
+                        continue;
+                }
+                switch (o->kind) {
+                case STD_OUTPUT_LOG:
+                        *st = (struct pv_stdio){ .kind = PV_STDIO_PIPE };
+                        want_log = true;
+                        break;
+                case STD_OUTPUT_INHERIT:
+                case STD_OUTPUT_NULL:
+                        *st = (struct pv_stdio){ .kind = PV_STDIO_NULL };
+                        break;
+                case STD_OUTPUT_FILE:
+                case STD_OUTPUT_APPEND:
+                case STD_OUTPUT_TRUNCATE:
+                        r = open_output_file(o, &fds[i], why, why_size);
+                        if (r < 0)
+                                return r;
+                        *st = (struct pv_stdio){ .kind = PV_STDIO_FD, .fd = fds[i] };
+                        break;
+                }
+        }
+        if (want_log && !s->log) {
+                _cleanup_free_ char *error_text = NULL;
+                if (logfile_open(s->m->log_dir, s->name, c->log_max_bytes, c->log_keep, &s->log,
+                                 &error_text) < 0)
+                        log_error("%s: no log file (%s); its output goes to the daemon's log",
+                                  s->name, error_text ? error_text : "error");
+        }
+        return 0;
+}
+
 /* Spawns one command of the service; on failure fills `why` and returns <0. */
 static int spawn_command(struct service *s, const struct exec_command *cmd, char *why, size_t why_size) {
         const struct unit_config *c = s->cfg;
@@ -413,7 +539,7 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         struct pv_error err = { 0 };
         struct pv_rlimit limits[RLIM_NLIMITS + 1];
         gid_t group = 0;
-        int pipes[3] = { -1, -1, -1 }, r;
+        int pipes[3] = { -1, -1, -1 }, output_fds[2] = { -EBADF, -EBADF }, r;
 
         if (c->user) {
                 r = pv_user_lookup(c->user, &user, &err);
@@ -454,8 +580,9 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
          * (that made starting 1000 services quadratic). */
         a.close_other_fds = true;
         a.stdio[0].kind = PV_STDIO_NULL;
-        a.stdio[1].kind = PV_STDIO_INHERIT;
-        a.stdio[2].kind = PV_STDIO_PIPE;
+        r = route_output(s, &a, output_fds, why, why_size);
+        if (r < 0)
+                goto out;
         a.cgroup_fd = s->cgroup_fd;
         if (c->working_directory) {
                 if (strcmp(c->working_directory, "~") == 0)
@@ -510,13 +637,18 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
                 snprintf(why, why_size, "%s", err.message);
                 goto out;
         }
-        stderr_close(s); /* an earlier command's pipe, if someone still held it */
         s->proc.pidfd = fd_move_above(s->proc.pidfd, DAEMON_FD_HIGH);
-        s->stderr_fd = fd_move_above(pipes[2], DAEMON_FD_HIGH);
-        fcntl(s->stderr_fd, F_SETFL, O_NONBLOCK);
-        s->stderr_ev.handler = on_stderr;
-        if (loop_poll(s->m->loop, &s->stderr_ev, s->stderr_fd, POLLIN) < 0)
-                stderr_close(s);
+        for (int i = 0; i < 2; i++) {
+                struct outpipe *o = &s->out[i];
+                if (pipes[1 + i] < 0)
+                        continue;
+                pipe_close(o); /* an earlier command's pipe, if someone still held it */
+                o->fd = fd_move_above(pipes[1 + i], DAEMON_FD_HIGH);
+                fcntl(o->fd, F_SETFL, O_NONBLOCK);
+                o->ev.handler = on_pipe;
+                if (loop_poll(s->m->loop, &o->ev, o->fd, POLLIN) < 0)
+                        pipe_close(o);
+        }
         s->child_ev.handler = on_child;
         r = loop_child(s->m->loop, &s->child_ev, s->proc.pidfd);
         if (r < 0) {
@@ -530,6 +662,8 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         r = 0;
 out:
         pv_user_done(&user);
+        safe_close(output_fds[0]);
+        safe_close(output_fds[1]);
         return r;
 }
 
@@ -928,13 +1062,15 @@ static void on_child(struct loop_event *ev, int res) {
                         ex.core_dumped = ev->si.si_code == CLD_DUMPED;
                 }
         }
-        /* Everything it wrote before dying belongs to this exit's record. */
-        if (s->stderr_fd >= 0) {
-                if (!stderr_drain(s)) {
-                        stderr_flush_partial(s);
-                        stderr_close(s);
-                } else
-                        stderr_flush_partial(s);
+        /* Everything it wrote before dying belongs to this exit's record (what a
+         * leftover process writes later still reaches the log through the pipe). */
+        for (int i = 0; i < 2; i++) {
+                struct outpipe *o = &s->out[i];
+                if (o->fd < 0)
+                        continue;
+                while (pipe_drain(o) && has_pending_input(o->fd))
+                        ;
+                pipe_flush_partial(o);
         }
         pv_exit_describe(&ex, cause, sizeof(cause));
         ec = exit_cause_classify(c, ex.signaled, ex.signaled ? ex.signal : ex.status);
@@ -1079,6 +1215,9 @@ json_t *service_to_json(const struct service *s, bool full) {
                         json_array_append_new(h, exit_record_json(&s->history[idx]));
                 }
                 json_object_set_new(o, "history", h); /* newest first */
+                json_object_set_new(o, "log_file", jstr(s->log ? logfile_path(s->log) : NULL));
+                if (s->log)
+                        json_object_set_new(o, "log_dropped_bytes", json_integer((json_int_t)logfile_dropped(s->log)));
                 json_object_set_new(o, "kill_scope", json_string(s->cgroup_fd >= 0 ? "cgroup" : "process-group"));
                 if (c) {
                         json_object_set_new(o, "unit_file", jstr(c->path));

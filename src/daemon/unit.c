@@ -361,6 +361,10 @@ static void unit_defaults(struct unit_config *u) {
                 .kill_mode = KILL_CONTROL_GROUP,
                 .timeout_stop = 90 * USEC_PER_SEC,
                 .timeout_start = 90 * USEC_PER_SEC,
+                .std_output = { .kind = STD_OUTPUT_LOG },
+                .std_error = { .kind = STD_OUTPUT_INHERIT },
+                .log_max_bytes = 10 * 1024 * 1024,
+                .log_keep = 5,
         };
 }
 
@@ -394,6 +398,64 @@ static int parse_string(struct parser *p, const struct key *k, unsigned line,
         }
         free(*field);
         *field = s;
+        return 0;
+}
+
+/* StandardOutput=, StandardError=: where the stream goes. */
+static int parse_std_output(struct parser *p, const struct key *k, unsigned line,
+                            const char *value) {
+        struct std_output *o = FIELD(p, k, struct std_output);
+        static const struct {
+                const char *prefix;
+                enum std_output_kind kind;
+        } files[] = { { "file:", STD_OUTPUT_FILE }, { "append:", STD_OUTPUT_APPEND },
+                      { "truncate:", STD_OUTPUT_TRUNCATE } };
+        _cleanup_free_ char *path = NULL;
+        enum std_output_kind kind;
+        int r;
+
+        if (!*value || !strcmp(value, "journal") || !strcmp(value, "journal+console") ||
+            !strcmp(value, "kmsg") || !strcmp(value, "kmsg+console"))
+                kind = *value ? STD_OUTPUT_LOG
+                              : (strcmp(k->name, "StandardOutput") == 0 ? STD_OUTPUT_LOG : STD_OUTPUT_INHERIT);
+        else if (!strcmp(value, "inherit"))
+                kind = STD_OUTPUT_INHERIT;
+        else if (!strcmp(value, "null"))
+                kind = STD_OUTPUT_NULL;
+        else {
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(files); i++)
+                        if (!strncmp(value, files[i].prefix, strlen(files[i].prefix)))
+                                break;
+                if (i == ELEMENTSOF(files))
+                        return invalid(p, line, k->name, value,
+                                       "journal (the service's log file), inherit, null, file:PATH, "
+                                       "append:PATH or truncate:PATH");
+                r = expand_specifiers(p, line, k->name, value, value + strlen(files[i].prefix), &path);
+                if (r <= 0)
+                        return r;
+                if (path[0] != '/')
+                        return invalid(p, line, k->name, value, "an absolute path after the colon");
+                kind = files[i].kind;
+        }
+        free(o->path);
+        o->kind = kind;
+        o->path = TAKE_PTR(path);
+        return 0;
+}
+
+static int parse_log_max_bytes(struct parser *p, const struct key *k, unsigned line,
+                               const char *value) {
+        uint64_t v;
+
+        if (!*value) {
+                p->u->log_max_bytes = 10 * 1024 * 1024;
+                return 0;
+        }
+        if (parse_size(value, &v) < 0 || (v > 0 && v < 4096))
+                return invalid(p, line, k->name, value,
+                               "a size of at least 4K such as 10M, or 0 for no rotation");
+        p->u->log_max_bytes = v;
         return 0;
 }
 
@@ -1103,11 +1165,15 @@ static const struct key keys[] = {
         { SEC_SERVICE, "TimeoutSec", parse_timeout_both, 0 },
         { SEC_SERVICE, "NotifyAccess", parse_notify_access, F(notify_access) },
         { SEC_SERVICE, "WatchdogSec", parse_sec, F(watchdog) },
+        { SEC_SERVICE, "StandardOutput", parse_std_output, F(std_output) },
+        { SEC_SERVICE, "StandardError", parse_std_output, F(std_error) },
 
         { SEC_PIDVISOR, "RestartJitter", parse_jitter, 0 },
         { SEC_PIDVISOR, "RestartResetSec", parse_sec, F(restart_reset) },
         { SEC_PIDVISOR, "FailedCooldownSec", parse_sec, F(failed_cooldown) },
         { SEC_PIDVISOR, "AutoStart", parse_auto_start, 0 },
+        { SEC_PIDVISOR, "LogMaxBytes", parse_log_max_bytes, 0 },
+        { SEC_PIDVISOR, "LogKeep", parse_unsigned, F(log_keep) },
 
         { SEC_INSTALL, "WantedBy", parse_wanted_by, 0 },
 };
@@ -1171,6 +1237,8 @@ void unit_config_free(struct unit_config *u) {
         for (size_t i = 0; i < u->n_environment_files; i++)
                 free(u->environment_files[i].path);
         free(u->environment_files);
+        free(u->std_output.path);
+        free(u->std_error.path);
         free(u);
 }
 

@@ -70,6 +70,21 @@ struct exec_command {
         unsigned line;       /* where it was written */
 };
 
+/* Where a service's stdout or stderr goes (StandardOutput=, StandardError=). */
+enum std_output_kind {
+        STD_OUTPUT_LOG,     /* the service's log file (systemd's journal, kmsg; the default) */
+        STD_OUTPUT_INHERIT, /* stdout: as stdin (/dev/null); stderr: as stdout (systemd) */
+        STD_OUTPUT_NULL,
+        STD_OUTPUT_FILE,    /* file:PATH, written from the start without truncating */
+        STD_OUTPUT_APPEND,  /* append:PATH */
+        STD_OUTPUT_TRUNCATE,/* truncate:PATH */
+};
+
+struct std_output {
+        enum std_output_kind kind;
+        char *path;
+};
+
 struct env_file {
         char *path;
         bool missing_ok; /* '-' prefix */
@@ -124,6 +139,9 @@ struct unit_config {
         usec_t timeout_start;       /* default 90 s; infinity when 0 is given */
         usec_t watchdog;            /* WatchdogSec=, default 0: none */
 
+        struct std_output std_output; /* default the log file */
+        struct std_output std_error;  /* default inherit: where stdout goes */
+
         int kill_signal;            /* default SIGTERM */
         enum kill_mode kill_mode;   /* default control-group */
         usec_t timeout_stop;        /* default 90 s */
@@ -136,6 +154,8 @@ struct unit_config {
         usec_t restart_reset;    /* default 0: never (systemd's behaviour) */
         usec_t failed_cooldown;  /* default 0: a failed unit stays failed */
         bool auto_start;         /* AutoStart=yes, or [Install] WantedBy=default.target */
+        uint64_t log_max_bytes;  /* LogMaxBytes=: rotate the log file past it; default 10 MiB */
+        unsigned log_keep;       /* LogKeep=: rotated files kept; default 5 */
 };
 
 /* Reads and checks DIR/NAME.service.  On success *ret is a new config (which may still

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* A service's output in a file of its own, DIR/NAME.log, one record per line
+ * (docs/logs.md):
+ *
+ *     2026-11-26T22:10:00.123456Z stdout: TEXT
+ *
+ * The time is UTC with microseconds; the stream is what the caller names ("stdout",
+ * "stderr"; the module's own notices use "pidvisor").  TEXT is the line as written,
+ * except that control characters other than tab become \xNN (lower-case hex) and one
+ * trailing \r is dropped, so that a record is always exactly one line.  A record is at
+ * most LOGFILE_LINE_MAX bytes including its time, stream and newline: a longer line is
+ * split into several records, each but the last ending in LOGFILE_CONTINUED.
+ *
+ * Writing is a plain write() on an O_APPEND descriptor, from the daemon's one thread: the
+ * page cache makes it cheap, and a service that writes faster than the disk takes blocks
+ * on its own full pipe (backpressure) while the daemon's memory stays bounded.
+ *
+ * Rotation: when a record would take the file past max_bytes, NAME.log.(keep-1) becomes
+ * NAME.log.keep, ..., NAME.log becomes NAME.log.1 (rename()), and a fresh NAME.log is
+ * created; keep = 0 deletes the old file instead.  A record is never split across files.
+ *
+ * A record that cannot be written (ENOSPC, EFBIG, EIO...) is counted as dropped and the
+ * next one is tried anyway; when writing works again, a record
+ *     TIME pidvisor: N bytes dropped (REASON)
+ * comes first, so the file itself shows the gap. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The longest record, newline included (16 KiB). */
+#define LOGFILE_LINE_MAX 16384
+/* What ends a record that the next one continues: " …" (space, U+2026). */
+#define LOGFILE_CONTINUED " \xe2\x80\xa6"
+
+struct logfile;
+
+/* Opens (creating, mode 0640 less the umask) DIR/NAME.log for appending; creates DIR and
+ * its missing parents (0755).  max_bytes: rotate when a record would take the file past
+ * it (0: never).  keep: how many rotated files NAME.log.1 .. NAME.log.KEEP to keep (0: the
+ * old file is deleted at rotation).  On failure returns -errno and, if error_text is not
+ * NULL, sets it to a malloc'd message naming the path. */
+int logfile_open(const char *dir, const char *name, uint64_t max_bytes, unsigned keep, struct logfile **ret,
+                 char **error_text);
+
+/* Writes `line` (len bytes, without its newline; any bytes) as one record, or several if it
+ * is too long.  realtime_usec: CLOCK_REALTIME in microseconds.  stream: "stdout" or
+ * "stderr" (at most 64 bytes, printed as given).
+ * Returns 0, or -errno, which means one of two things; logfile_dropped() tells which:
+ *   - it grew: the record, or its tail, could not be written (-ENOSPC, -EFBIG, -EIO...);
+ *     its unwritten bytes were counted, and the next call tries again;
+ *   - it did not: the record WAS written, but the rotation failed (-EACCES, -EISDIR...):
+ *     the file goes on growing, and rotating is tried again after another max_bytes.
+ * So a caller that copies dropped lines elsewhere should do so only when it grew, and one
+ * that logs failures should log a drop once per gap, not once per line.  (-EINVAL: stream
+ * longer than 64 bytes; nothing written or counted.) */
+int logfile_write(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *line, size_t len);
+
+/* As logfile_write(), for a line that goes on in the next call (the caller's line buffer
+ * filled up before its newline came): every record written here ends in LOGFILE_CONTINUED,
+ * and a trailing \r is kept (escaped).  The next logfile_write() ends the line.  Nothing is
+ * written for len 0. */
+int logfile_write_partial(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *line,
+                          size_t len);
+
+/* Bytes of records that could not be written since logfile_open(). */
+uint64_t logfile_dropped(const struct logfile *lf);
+/* DIR/NAME.log, as given to logfile_open(). */
+const char *logfile_path(const struct logfile *lf);
+/* Closes the file and frees lf; NULL is fine. */
+void logfile_close(struct logfile *lf);
