@@ -28,6 +28,8 @@ for ((t = 0; t < seconds; t += 4)); do
 done
 echo "== pidvisor status flaky"
 "$pidvisor" status flaky
+echo "== pidvisor logs clock -n 3"
+"$pidvisor" logs clock -n 3
 echo "== pidvisor stop web; pidvisor status web"
 "$pidvisor" stop web
 "$pidvisor" status web | head -n 3
