@@ -182,12 +182,21 @@ static void print_detail(json_t *s) {
         if (json_is_integer(json_object_get(s, "pid")))
                 printf("  pid:        %lld, up %s\n", (long long)json_integer_value(json_object_get(s, "pid")),
                        fmt_span(span, sizeof(span), json_object_get(s, "uptime_usec")));
+        if (json_is_string(json_object_get(s, "status_text")))
+                printf("  status:     %s\n", str_or(s, "status_text", ""));
         printf("  restarts:   %lld\n", (long long)json_integer_value(json_object_get(s, "restarts")));
         printf("  unit file:  %s%s\n", str_or(s, "unit_file", "-"),
                json_is_true(json_object_get(s, "reload_pending")) ? " (changed; applies at next start)" : "");
         if (json_is_string(json_object_get(s, "load_error")))
                 printf("  error:      %s\n", str_or(s, "load_error", ""));
         printf("  kill scope: %s\n", str_or(s, "kill_scope", "-"));
+        if (json_is_string(json_object_get(s, "log_file"))) {
+                json_int_t dropped = json_integer_value(json_object_get(s, "log_dropped_bytes"));
+                printf("  log file:   %s", str_or(s, "log_file", "-"));
+                if (dropped > 0)
+                        printf(" (%lld bytes could not be written)", (long long)dropped);
+                printf("\n");
+        }
         h = json_object_get(s, "history");
         if (json_array_size(h) == 0)
                 return;
