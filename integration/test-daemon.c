@@ -1050,6 +1050,119 @@ START_TEST(test_bad_unit_files) {
 }
 END_TEST
 
+/* ---- ordering ---- */
+
+/* Where needle first appears in the daemon's log, or -1. */
+static long log_pos(struct dl_daemon *d, const char *needle) {
+        char *text = dl_read_file(d->log), *at;
+        long pos;
+
+        if (!text)
+                return -1;
+        at = strstr(text, needle);
+        pos = at ? (long)(at - text) : -1;
+        free(text);
+        return pos;
+}
+
+/* Requires=/After=: a start brings up what the unit needs first and waits for it to be
+ * ready (not merely spawned); a stop goes in reverse; BindsTo= follows the bound unit
+ * down; a missing or failing requirement and an ordering cycle are errors naming them. */
+START_TEST(test_ordering) {
+        struct dl_daemon d;
+        struct dl_cli r;
+        json_t *svc;
+        long a, b;
+
+        dl_init(&d);
+        /* db is ready only 600 ms after it started. */
+        dl_write_unit(&d, "db", "[Service]\nType=notify\nExecStart=%s notify READY=1 600\n", FIX);
+        dl_write_unit(&d, "web", "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=%s sleep 1000\n",
+                      FIX);
+        dl_write_unit(&d, "bound", "[Unit]\nBindsTo=db\nAfter=db\n[Service]\nExecStart=%s sleep 1000\n", FIX);
+        dl_write_unit(&d, "broken", "[Service]\nExecStart=/nonexistent/program\n");
+        dl_write_unit(&d, "needs-broken", "[Unit]\nRequires=broken\nAfter=broken\n[Service]\nExecStart=%s sleep 1000\n",
+                      FIX);
+        dl_write_unit(&d, "needs-missing", "[Unit]\nRequires=nosuch\n[Service]\nExecStart=%s sleep 1000\n", FIX);
+        dl_write_unit(&d, "cyc-a", "[Unit]\nRequires=cyc-b\nAfter=cyc-b\n[Service]\nExecStart=%s sleep 1000\n", FIX);
+        dl_write_unit(&d, "cyc-b", "[Unit]\nAfter=cyc-a\n[Service]\nExecStart=%s sleep 1000\n", FIX);
+        dl_start(&d, NULL);
+
+        r = dl_cli_run(&d, "start", "web", NULL);
+        dl_assert(&d, r.code == 0, "start web: exit %d: %s", r.code, r.err);
+        dl_assert(&d, r.ms >= 550, "start web returned after %lld ms, before db could be ready", (long long)r.ms);
+        dl_cli_done(&r);
+        svc = dl_status(&d, "db");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "running"), "db is %s after start web", dl_str(svc, "state"));
+        json_decref(svc);
+        a = log_pos(&d, "db: running");
+        b = log_pos(&d, "web: running");
+        dl_assert(&d, a >= 0 && b > a, "web ran before db was ready (db at %ld, web at %ld in the log)", a, b);
+
+        /* Stop in reverse: web (which requires db) goes down before db is asked to stop. */
+        dl_cli_ok(&d, "start", "bound", NULL);
+        dl_cli_ok(&d, "stop", "db", NULL);
+        svc = dl_status(&d, "web");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "inactive"), "web is %s after stopping db", dl_str(svc, "state"));
+        json_decref(svc);
+        svc = dl_status(&d, "bound");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "inactive"), "bound is %s after stopping db", dl_str(svc, "state"));
+        json_decref(svc);
+        a = log_pos(&d, "web: inactive");
+        b = log_pos(&d, "db: stopping");
+        dl_assert(&d, a >= 0 && b > a, "db was stopped before web was down (web at %ld, db at %ld)", a, b);
+
+        /* BindsTo=: when db dies on its own, bound follows. */
+        dl_cli_ok(&d, "start", "bound", NULL);
+        svc = dl_status(&d, "db");
+        kill((pid_t)dl_int(svc, "pid"), SIGKILL);
+        json_decref(svc);
+        json_decref(dl_wait_state(&d, "bound", "inactive", DL_DEADLINE_MS));
+
+        r = dl_cli_run(&d, "start", "needs-broken", NULL);
+        dl_assert(&d, r.code != 0 && strstr(r.err, "dependency broken did not start"),
+                  "start needs-broken: exit %d: %s", r.code, r.err);
+        dl_cli_done(&r);
+        r = dl_cli_run(&d, "start", "needs-missing", NULL);
+        dl_assert(&d, r.code != 0 && strstr(r.err, "Requires=nosuch, which does not exist"),
+                  "start needs-missing: exit %d: %s", r.code, r.err);
+        dl_cli_done(&r);
+        r = dl_cli_run(&d, "start", "cyc-a", NULL);
+        dl_assert(&d, r.code != 0 && strstr(r.err, "ordering cycle") && strstr(r.err, "cyc-a") && strstr(r.err, "cyc-b"),
+                  "start cyc-a: exit %d: %s", r.code, r.err);
+        dl_cli_done(&r);
+        svc = dl_status(&d, "cyc-b");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "inactive"), "cyc-b was started despite the cycle: %s",
+                  dl_str(svc, "state"));
+        json_decref(svc);
+        dl_done(&d);
+}
+END_TEST
+
+/* At daemon start, auto-started units come up in dependency order. */
+START_TEST(test_ordering_at_daemon_start) {
+        struct dl_daemon d;
+        long a, b;
+
+        dl_init(&d);
+        dl_write_unit(&d, "db", "[Service]\nType=notify\nExecStart=%s notify READY=1 400\n[X-Pidvisor]\nAutoStart=yes\n",
+                      FIX);
+        dl_write_unit(&d, "app", "[Unit]\nWants=db\nAfter=db\n[Service]\nExecStart=%s sleep 1000\n"
+                                 "[Install]\nWantedBy=default.target\n", FIX);
+        dl_write_unit(&d, "free", "[Service]\nExecStart=%s sleep 1000\n[X-Pidvisor]\nAutoStart=yes\n", FIX);
+        dl_start(&d, NULL);
+        json_decref(dl_wait_state(&d, "app", "running", DL_DEADLINE_MS));
+        a = log_pos(&d, "db: running");
+        b = log_pos(&d, "app: running");
+        dl_assert(&d, a >= 0 && b > a, "app ran before db was ready (%ld, %ld)", a, b);
+        /* The independent unit did not wait for db. */
+        a = log_pos(&d, "free: running");
+        b = log_pos(&d, "db: running");
+        dl_assert(&d, a >= 0 && a < b, "free waited for db (%ld, %ld)", a, b);
+        dl_done(&d);
+}
+END_TEST
+
 /* ---- log files ---- */
 
 /* stdout and stderr go to STATE-DIR/logs/NAME.log as "TIME STREAM: TEXT" records; the
@@ -1499,6 +1612,8 @@ int main(void) {
         tcase_add_test(tc, test_bad_unit_files);
         tcase_add_test(tc, test_exec_environment);
         tcase_add_test(tc, test_log_files);
+        tcase_add_test(tc, test_ordering);
+        tcase_add_test(tc, test_ordering_at_daemon_start);
         tcase_add_test(tc, test_autostart);
         pv_test_add(s, tc, NULL);
 

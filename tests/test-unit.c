@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "daemon/unit.h"
+#include "lib/strv.h"
 #include "testlib.h"
 
 #define SEC USEC_PER_SEC
@@ -170,6 +171,34 @@ START_TEST(test_output_keys) {
         load_fails(MIN_SERVICE "[X-Pidvisor]\nLogMaxBytes=100\n",
                    "E web.service:4: LogMaxBytes=: invalid value \"100\" (expected a size of at least "
                    "4K such as 10M, or 0 for no rotation)\n");
+}
+END_TEST
+
+START_TEST(test_dependency_keys) {
+        struct unit_config *u = load_ok("[Unit]\nRequires=db.service cache\nRequires=db\nWants=metrics.service\n"
+                                        "BindsTo=db.service\nAfter=db.service network.target\nBefore=web2\n"
+                                        MIN_SERVICE,
+                                        "W web.service:6: After=: network.target is not a service; pidvisor "
+                                        "knows only services, ignoring it\n");
+
+        ck_assert_int_eq(strv_length(u->requires), 2);
+        ck_assert_str_eq(u->requires[0], "db");
+        ck_assert_str_eq(u->requires[1], "cache");
+        ck_assert_str_eq(u->wants[0], "metrics");
+        ck_assert_str_eq(u->binds_to[0], "db");
+        ck_assert_int_eq(strv_length(u->after), 1);
+        ck_assert_str_eq(u->after[0], "db");
+        ck_assert_str_eq(u->before[0], "web2");
+        unit_config_free(u);
+
+        u = load_ok("[Unit]\nAfter=a b\nAfter=\nAfter=c\n" MIN_SERVICE, "");
+        ck_assert_int_eq(strv_length(u->after), 1);
+        ck_assert_str_eq(u->after[0], "c");
+        unit_config_free(u);
+
+        load_fails("[Unit]\nRequires=bad/name.service\n" MIN_SERVICE,
+                   "E web.service:2: Requires=: invalid value \"bad/name.service\" (expected unit names such "
+                   "as web.service)\n");
 }
 END_TEST
 
@@ -974,11 +1003,8 @@ END_TEST
 static const struct {
         const char *section, *line, *warning; /* "" when silent */
 } key_warnings[] = {
-        { "Unit", "After=network.target", "After= is not supported yet, ignoring" },
-        { "Unit", "Before=x.service", "Before= is not supported yet, ignoring" },
-        { "Unit", "Requires=db.service", "Requires= is not supported yet, ignoring" },
-        { "Unit", "Wants=db.service", "Wants= is not supported yet, ignoring" },
-        { "Unit", "BindsTo=db.service", "BindsTo= is not supported yet, ignoring" },
+        { "Unit", "After=network.target", "After=: network.target is not a service; pidvisor knows only services, ignoring it" },
+        { "Unit", "Wants=sockets.target db.service", "Wants=: sockets.target is not a service; pidvisor knows only services, ignoring it" },
         { "Unit", "PartOf=db.service", "PartOf= is not supported yet, ignoring" },
         { "Unit", "Conflicts=db.service", "Conflicts= is not supported yet, ignoring" },
         { "Unit", "Documentation=man:web(8)", "" },
@@ -1198,14 +1224,14 @@ END_TEST
 START_TEST(test_all_errors_reported) {
         load_fails("[Unit]\n"
                    "Description=ok\n"
-                   "Wants=x.service\n"
+                   "Wants=x.target\n"
                    "[Service]\n"
                    "Type=forking\n"
                    "Restart=sometimes\n"
                    "Frobnicate=1\n"
                    "UMask=8\n"
                    "[Nope]\n",
-                   "W web.service:3: Wants= is not supported yet, ignoring\n"
+                   "W web.service:3: Wants=: x.target is not a service; pidvisor knows only services, ignoring it\n"
                    "E web.service:5: Type=forking is not supported (supported: simple, exec, notify)\n"
                    "E web.service:6: Restart=: invalid value \"sometimes\" (expected no, "
                    "on-success, on-failure, on-abnormal, on-watchdog, on-abort, always)\n"
@@ -1220,7 +1246,7 @@ END_TEST
 START_TEST(test_warnings_do_not_invalidate) {
         struct diagnostics d = { 0 };
         struct unit_config *u = NULL;
-        const char text[] = MIN_SERVICE "Foo=1\n[Unit]\nAfter=x\n";
+        const char text[] = MIN_SERVICE "Foo=1\n[Unit]\nAfter=x.target\n";
 
         ck_assert_int_eq(unit_load_string("web.service", text, strlen(text), &u, &d), 0);
         ck_assert_ptr_nonnull(u);
@@ -1418,6 +1444,7 @@ int main(void) {
         tcase_add_test(tc, test_defaults);
         tcase_add_test(tc, test_notify_keys);
         tcase_add_test(tc, test_output_keys);
+        tcase_add_test(tc, test_dependency_keys);
         tcase_add_test(tc, test_every_key);
         tcase_add_test(tc, test_type);
         tcase_add_test(tc, test_restart_values);

@@ -212,7 +212,13 @@ static void handle_request(struct conn *c, const char *line, size_t len) {
                 if (m->shutting_down)
                         control_reply(c, id, false, NULL, "the daemon is shutting down");
                 else if ((s = require_service(c, id, args))) {
-                        int r = !strcmp(cmd, "start") ? service_start(s, &why) : service_restart(s, &why);
+                        char why_buf[600];
+                        int r;
+                        if (!strcmp(cmd, "start")) {
+                                r = deps_start(s, why_buf, sizeof(why_buf));
+                                why = why_buf;
+                        } else
+                                r = service_restart(s, &why);
                         if (r < 0)
                                 control_reply(c, id, false, NULL, why);
                         else
@@ -220,7 +226,7 @@ static void handle_request(struct conn *c, const char *line, size_t len) {
                 }
         } else if (!strcmp(cmd, "stop")) {
                 if ((s = require_service(c, id, args))) {
-                        service_stop(s);
+                        deps_stop(s);
                         service_add_waiter(s, c, id, WAIT_STOP);
                 }
         } else if (!strcmp(cmd, "reset-failed")) {

@@ -694,9 +694,10 @@ int manager_run(struct manager *m) {
 
         for (size_t i = 0; i < m->n_services; i++) {
                 struct service *s = m->services[i];
-                const char *why = NULL;
+                char why[600];
                 if (s->cfg && s->cfg->auto_start) {
-                        if (service_start(s, &why) < 0)
+                        /* In dependency order, in parallel where independent. */
+                        if (deps_start(s, why, sizeof(why)) < 0)
                                 log_error("%s: not started: %s", s->name, why);
                         started++;
                 }

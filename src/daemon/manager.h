@@ -108,6 +108,8 @@ struct service {
         uint64_t start_seq;           /* order of the last start, for shutdown */
 
         struct waiter *waiters;
+        bool queued;                  /* a start job waiting for its ordering (deps.c) */
+        bool stop_queued;             /* a stop job waiting for its dependents to stop */
 };
 
 struct conn {
@@ -162,6 +164,9 @@ struct manager {
         bool shutting_down;
         int exit_code;
         struct loop_event collect_ev; /* drops removed units from a handler of its own */
+        size_t n_queued;              /* start jobs waiting (deps.c) */
+        size_t n_stop_queued;
+        bool dispatching, dispatch_again;
 
         char *log_dir;       /* where services' log files go */
         char *cgroup_base;   /* our services' parent cgroup, or NULL: process groups */
@@ -224,6 +229,16 @@ int cgroup_service_open(struct manager *m, const char *name, int *ret_fd);
  * `pgid`); returns how many it reached, or a negative errno. */
 int cgroup_kill_service(struct service *s, int sig, pid_t pgid);
 void cgroup_service_remove(struct manager *m, struct service *s);
+
+/* deps.c */
+/* Starts root and what it requires or wants, in After=/Before= order, in parallel where
+ * independent.  <0 with why filled: a required unit is missing or invalid, an ordering
+ * cycle (named), a start limit. */
+int deps_start(struct service *root, char *why, size_t why_size);
+/* Stops root, after the units that require or are bound to it. */
+void deps_stop(struct service *root);
+void deps_dispatch(struct manager *m);
+void deps_went_down(struct service *s);
 
 /* envfile.c */
 int env_file_load(const char *path, char ***env, char **error_text);

@@ -230,6 +230,9 @@ void service_set_state(struct service *s, enum service_state st, const char *fmt
         waiters_notify(s);
         if (s->removed && !service_is_active(s))
                 manager_schedule_collect(s->m);
+        if (st == SERVICE_INACTIVE || st == SERVICE_FAILED || st == SERVICE_AUTO_RESTART)
+                deps_went_down(s);
+        deps_dispatch(s->m);
         manager_check_shutdown(s->m);
 }
 

@@ -386,6 +386,69 @@ static int parse_not_yet(struct parser *p, const struct key *k, unsigned line,
         return report(p, false, line, "%s= is not supported yet, ignoring", k->name);
 }
 
+/* Appends a copy of word to *list unless it is there already. */
+static int strv_append_unique(char ***list, const char *word) {
+        size_t n = strv_length(*list);
+        char **grown;
+
+        for (size_t i = 0; i < n; i++)
+                if (strcmp((*list)[i], word) == 0)
+                        return 0;
+        grown = realloc(*list, (n + 2) * sizeof(char *));
+        if (!grown)
+                return -ENOMEM;
+        *list = grown;
+        grown[n] = strdup(word);
+        grown[n + 1] = NULL;
+        return grown[n] ? 0 : -ENOMEM;
+}
+
+/* Requires=, BindsTo=, Wants=, After=, Before=: unit names separated by spaces; lists
+ * accumulate and an empty value resets.  NAME.service becomes NAME; a bare NAME is taken
+ * as a service; other unit types are reported and left out. */
+static int parse_deps(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        char ***field = FIELD(p, k, char **);
+        const char *s = value;
+
+        if (!*value) {
+                strv_free(*field);
+                *field = NULL;
+                return 0;
+        }
+        while (*s) {
+                size_t n = strcspn(s, " \t\n\r");
+                _cleanup_free_ char *word = strndup(s, n), *q = NULL;
+                const char *dot;
+                size_t len;
+                int r;
+
+                if (!word)
+                        return -ENOMEM;
+                s += n;
+                s += strspn(s, " \t\n\r");
+                len = strlen(word);
+                dot = strrchr(word, '.');
+                if (dot && strcmp(dot, ".service") != 0) {
+                        q = conf_quote(word);
+                        r = report(p, false, line, "%s=: %s is not a service; pidvisor knows only "
+                                   "services, ignoring it", k->name, q ? q : "?");
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (dot)
+                        word[len - 8] = 0;
+                for (size_t i = 0; word[i]; i++)
+                        if (!unit_name_char(word[i]))
+                                return invalid(p, line, k->name, value, "unit names such as web.service");
+                if (!*word)
+                        return invalid(p, line, k->name, value, "unit names such as web.service");
+                if (strv_append_unique(field, word) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int parse_string(struct parser *p, const struct key *k, unsigned line,
                         const char *value) {
         char **field = FIELD(p, k, char *), *s = NULL;
@@ -1130,11 +1193,11 @@ static const struct key keys[] = {
         { SEC_UNIT | SEC_SERVICE, "StartLimitIntervalSec", parse_sec, F(start_limit_interval) },
         { SEC_UNIT | SEC_SERVICE, "StartLimitInterval", parse_sec, F(start_limit_interval) },
         { SEC_UNIT | SEC_SERVICE, "StartLimitBurst", parse_unsigned, F(start_limit_burst) },
-        { SEC_UNIT, "After", parse_not_yet, 0 },
-        { SEC_UNIT, "Before", parse_not_yet, 0 },
-        { SEC_UNIT, "Requires", parse_not_yet, 0 },
-        { SEC_UNIT, "Wants", parse_not_yet, 0 },
-        { SEC_UNIT, "BindsTo", parse_not_yet, 0 },
+        { SEC_UNIT, "After", parse_deps, F(after) },
+        { SEC_UNIT, "Before", parse_deps, F(before) },
+        { SEC_UNIT, "Requires", parse_deps, F(requires) },
+        { SEC_UNIT, "Wants", parse_deps, F(wants) },
+        { SEC_UNIT, "BindsTo", parse_deps, F(binds_to) },
         { SEC_UNIT, "PartOf", parse_not_yet, 0 },
         { SEC_UNIT, "Requisite", parse_not_yet, 0 },
         { SEC_UNIT, "Conflicts", parse_not_yet, 0 },
@@ -1239,6 +1302,11 @@ void unit_config_free(struct unit_config *u) {
         free(u->environment_files);
         free(u->std_output.path);
         free(u->std_error.path);
+        strv_free(u->requires);
+        strv_free(u->binds_to);
+        strv_free(u->wants);
+        strv_free(u->after);
+        strv_free(u->before);
         free(u);
 }
 

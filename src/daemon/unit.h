@@ -108,6 +108,10 @@ struct unit_config {
 
         /* [Unit] */
         char *description;
+        /* Dependencies on other services, by name (without ".service"); other unit
+         * types (targets, sockets) are not known to pidvisor and are left out, with a
+         * warning.  Requires=/BindsTo=/Wants= pull units in; After=/Before= order them. */
+        char **requires, **binds_to, **wants, **after, **before;
         usec_t start_limit_interval; /* default 10 s */
         unsigned start_limit_burst;  /* default 5 */
 
