@@ -326,6 +326,18 @@ static int cmd_events(struct client *c) {
         return 0;
 }
 
+json_t *cli_request(const char *cmd, json_t *args) {
+        struct client c = { .fd = -EBADF };
+        json_t *res = NULL;
+
+        if (client_open(&c) == 0)
+                res = call(&c, cmd, args);
+        else
+                json_decref(args);
+        client_close(&c);
+        return res;
+}
+
 int cli_client(const char *cmd, int argc, char **argv) {
         struct client c = { .fd = -EBADF };
         int r;

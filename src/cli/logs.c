@@ -16,13 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "daemon/daemon.h"
 #include "lib/util.h"
 
 /* --- reading ------------------------------------------------------------------------------- */
@@ -370,69 +367,20 @@ static void on_stop_signal(int sig) {
         stop_requested = 1;
 }
 
-/* Asks the daemon for the service's log file: a `status` request on the control socket
- * (the same protocol as src/cli/client.c, which keeps its connection code static).
- * Returns the path, or NULL after printing why. */
+/* Asks the daemon for the service's log file (a `status` request).  Returns the path, or
+ * NULL after printing why. */
 static char *ask_log_file(const char *name) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_free_ char *sock = daemon_default_socket(), *req = NULL, *line = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        const char *path, *error;
-        json_t *reply, *o;
-        json_error_t jerr;
+        json_t *res = cli_request("status", json_pack("{s:s}", "name", name));
+        const char *path = json_string_value(json_object_get(res, "log_file"));
         char *ret = NULL;
-        size_t cap = 0;
-        FILE *in;
 
-        if (!sock) {
-                fprintf(stderr, "pidvisor logs: no control socket: set PIDVISOR_SOCKET or XDG_RUNTIME_DIR\n");
+        if (!res)
                 return NULL;
-        }
-        if (strlen(sock) >= sizeof(sa.sun_path)) {
-                fprintf(stderr, "pidvisor logs: socket path too long: %s\n", sock);
-                return NULL;
-        }
-        strcpy(sa.sun_path, sock);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                fprintf(stderr, "pidvisor logs: cannot reach the daemon at %s: %s (is `pidvisor daemon` running?)\n",
-                        sock, strerror(errno));
-                return NULL;
-        }
-        o = json_pack("{s:i, s:s, s:{s:s}}", "id", 1, "cmd", "status", "args", "name", name);
-        req = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        json_decref(o);
-        if (!req || dprintf(fd, "%s\n", req) < 0) {
-                fprintf(stderr, "pidvisor logs: cannot send to the daemon: %s\n",
-                        req ? strerror(errno) : "out of memory");
-                return NULL;
-        }
-        in = fdopen(fd, "re");
-        if (!in) {
-                fprintf(stderr, "pidvisor logs: %s\n", strerror(errno));
-                return NULL;
-        }
-        fd = -EBADF; /* in owns it */
-        if (getline(&line, &cap, in) <= 0) {
-                fclose(in);
-                fprintf(stderr, "pidvisor logs: the daemon closed the connection\n");
-                return NULL;
-        }
-        fclose(in);
-        reply = json_loads(line, 0, &jerr);
-        if (!reply) {
-                fprintf(stderr, "pidvisor logs: unreadable reply from the daemon: %s\n", jerr.text);
-                return NULL;
-        }
-        error = json_string_value(json_object_get(reply, "error"));
-        path = json_string_value(json_object_get(json_object_get(reply, "result"), "log_file"));
-        if (!json_is_true(json_object_get(reply, "ok")))
-                fprintf(stderr, "pidvisor logs: %s\n", error ? error : "the daemon refused the request");
-        else if (!path || path[0] != '/')
-                fprintf(stderr, "pidvisor logs: the daemon names no log file for \"%s\"\n", name);
+        if (!path || path[0] != '/')
+                fprintf(stderr, "pidvisor logs: %s has written nothing yet (no log file)\n", name);
         else if (!(ret = strdup(path)))
                 fprintf(stderr, "pidvisor logs: out of memory\n");
-        json_decref(reply);
+        json_decref(res);
         return ret;
 }
 
