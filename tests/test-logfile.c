@@ -425,6 +425,50 @@ START_TEST(test_rotation_boundary) {
 }
 END_TEST
 
+/* Batching (one write per pipe read) keeps records, their order and every rotation
+ * boundary exactly as unbatched writes do: nothing reaches the file before end, and what
+ * was gathered goes to the right file. */
+START_TEST(test_batching) {
+        struct logfile *lf = open_log("svc", 2 * R, 3);
+        struct stat st;
+        char *path = fmt("%s/svc.log", dir);
+
+        logfile_begin(lf);
+        ck_assert_int_eq(put(lf, nth(1)), 0);
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_int_eq(st.st_size, 0); /* gathered, not written yet */
+        for (int i = 2; i <= 11; i++)
+                ck_assert_int_eq(put(lf, nth(i)), 0);
+        ck_assert_int_eq(logfile_end(lf), 0);
+        assert_file("svc.log", recs(11, 11));
+        assert_file("svc.log.1", recs(9, 10));
+        assert_file("svc.log.2", recs(7, 8));
+        assert_file("svc.log.3", recs(5, 6));
+        assert_file("svc.log.4", NULL);
+        /* After end, writes are immediate again. */
+        ck_assert_int_eq(put(lf, nth(12)), 0);
+        assert_file("svc.log", recs(11, 12));
+        logfile_close(lf);
+        free(path);
+
+        /* More than a batch holds: flushed on the way, nothing lost or reordered. */
+        teardown();
+        setup();
+        lf = open_log("svc", 0, 0);
+        logfile_begin(lf);
+        for (int i = 1; i <= 2000; i++)
+                ck_assert_int_eq(put(lf, nth(i % 1000)), 0);
+        logfile_close(lf); /* closing ends the batch */
+        {
+                char *a = recs(1, 999), *b = recs(0, 999), *c = recs(0, 0), *want = fmt("%s%s%s", a, b, c);
+                assert_file("svc.log", want);
+                free(a);
+                free(b);
+                free(c);
+        }
+}
+END_TEST
+
 START_TEST(test_rotation_never) {
         struct logfile *lf = open_log("svc", 0, 3);
 
@@ -668,14 +712,14 @@ START_TEST(test_rotation_cannot_create) {
         r2 = put(lf, nth(2));
         close(fds[--n]);
         r3 = put(lf, nth(3));
+        while (n > 0) /* the checks below open files too */
+                close(fds[--n]);
         ck_assert_int_eq(r2, -EMFILE);
         ck_assert_int_eq(r3, 0);
         ck_assert_int_eq(logfile_dropped(lf), 0);
         /* Record 2 went to the file it had, now svc.log.1; record 3 to a new svc.log. */
         assert_file("svc.log.1", recs(1, 2));
         assert_file("svc.log", recs(3, 3));
-        while (n > 0)
-                close(fds[--n]);
         logfile_close(lf);
 }
 END_TEST
@@ -829,6 +873,7 @@ int main(void) {
         tcase_add_checked_fixture(rotation, setup, teardown);
         tcase_add_test(rotation, test_rotation_boundary);
         tcase_add_test(rotation, test_rotation_never);
+        tcase_add_test(rotation, test_batching);
         tcase_add_test(rotation, test_keep_0);
         tcase_add_test(rotation, test_keep_1);
         tcase_add_test(rotation, test_keep_3);

@@ -30,7 +30,17 @@ struct logfile {
         int drop_errno;      /* why the last record was dropped */
         bool mid_line;       /* the file ends in a record cut short by a failed write */
         bool reopen;         /* fd is no longer DIR/NAME.log: a rotation failed half-way */
+        bool batching;       /* between logfile_begin() and logfile_end() */
+        char *batch;         /* records not written yet (BATCH_MAX), while batching */
+        size_t batch_len;
+        uint64_t time_sec;   /* the second time_text was formatted for, +1 (0: none) */
+        char time_text[32];  /* "2026-11-26T22:10:00" */
+        size_t time_len;
 };
+
+/* Records gathered while batching are written together: one write() per read of a pipe
+ * instead of one per line. */
+#define BATCH_MAX (64 * 1024)
 
 /* O_NONBLOCK only for the open: a FIFO put where the log should be must not hang the
  * daemon (it fails with ENXIO, or is refused below). */
@@ -44,7 +54,9 @@ static int open_append(const char *path) {
                 return -EINVAL;
         if (fcntl(fd, F_SETFL, O_APPEND) < 0)
                 return negerrno();
-        return TAKE_FD(fd);
+        /* Long-lived, like the daemon's other per-service descriptors: kept above the low
+         * numbers, which a spawn copies (see DAEMON_FD_HIGH in manager.h). */
+        return fd_move_above(TAKE_FD(fd), 512);
 }
 
 /* mkdir -p, 0755 for each directory it creates. */
@@ -132,6 +144,8 @@ int logfile_open(const char *dir, const char *name, uint64_t max_bytes, unsigned
 void logfile_close(struct logfile *lf) {
         if (!lf)
                 return;
+        logfile_end(lf);
+        free(lf->batch);
         safe_close(lf->fd);
         free(lf->path);
         free(lf);
@@ -236,16 +250,59 @@ static int write_all(struct logfile *lf, const char *buf, size_t len, size_t *wr
         return r;
 }
 
-static size_t format_time(char *buf, size_t size, uint64_t usec) {
-        time_t t = (time_t)(usec / 1000000);
-        struct tm tm;
+/* "2026-11-26T22:10:00.123456Z"; the date and time are formatted once per second. */
+static size_t format_time(struct logfile *lf, char *buf, size_t size, uint64_t usec) {
+        uint64_t sec = usec / 1000000;
+        unsigned us = (unsigned)(usec % 1000000);
         size_t n;
 
-        if (!gmtime_r(&t, &tm))
-                memset(&tm, 0, sizeof(tm));
-        n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-        n += (size_t)snprintf(buf + n, size - n, ".%06uZ", (unsigned)(usec % 1000000));
+        if (lf->time_sec != sec + 1) {
+                time_t t = (time_t)sec;
+                struct tm tm;
+                if (!gmtime_r(&t, &tm))
+                        memset(&tm, 0, sizeof(tm));
+                lf->time_len = strftime(lf->time_text, sizeof(lf->time_text), "%Y-%m-%dT%H:%M:%S", &tm);
+                lf->time_sec = sec + 1;
+        }
+        n = lf->time_len < size ? lf->time_len : 0;
+        memcpy(buf, lf->time_text, n);
+        if (n + 9 <= size) {
+                buf[n++] = '.';
+                for (int i = 5; i >= 0; i--, us /= 10)
+                        buf[n + (size_t)i] = (char)('0' + us % 10);
+                n += 6;
+                buf[n++] = 'Z';
+        }
         return n;
+}
+
+/* Writes what was gathered; a failure drops it (counted, and noted in the file later). */
+static int flush_batch(struct logfile *lf) {
+        size_t written;
+        int r;
+
+        if (lf->batch_len == 0)
+                return 0;
+        r = write_all(lf, lf->batch, lf->batch_len, &written);
+        if (r < 0) {
+                lf->dropped += lf->batch_len - written;
+                lf->unreported += lf->batch_len - written;
+                lf->drop_errno = -r;
+        }
+        lf->batch_len = 0;
+        return r;
+}
+
+void logfile_begin(struct logfile *lf) {
+        if (!lf->batch)
+                lf->batch = malloc(BATCH_MAX);
+        lf->batching = lf->batch != NULL; /* without memory, one write per record */
+}
+
+int logfile_end(struct logfile *lf) {
+        int r = flush_batch(lf);
+        lf->batching = false;
+        return r;
 }
 
 /* Writes one complete record, "the gap" notice first if bytes were dropped before. */
@@ -254,8 +311,27 @@ static int emit(struct logfile *lf, uint64_t usec, const char *rec, size_t len) 
         size_t n = 0, written;
         int r, rotated;
 
+        if (lf->batching) {
+                /* Gathered unless something must happen first: a full batch, a rotation
+                 * due, a reopen, or a gap to note before this record. */
+                bool due = lf->max_bytes && lf->size + lf->batch_len > 0 &&
+                           lf->size + lf->batch_len + len + lf->mid_line > lf->rotate_at;
+                if (lf->batch_len + len > BATCH_MAX || due || lf->reopen || lf->unreported) {
+                        r = flush_batch(lf);
+                        if (r < 0) {
+                                lf->dropped += len;
+                                lf->unreported += len;
+                                return r;
+                        }
+                }
+                if (!due && !lf->reopen && !lf->unreported && len <= BATCH_MAX) {
+                        memcpy(lf->batch + lf->batch_len, rec, len);
+                        lf->batch_len += len;
+                        return 0;
+                }
+        }
         if (lf->unreported) {
-                n = format_time(notice, sizeof(notice) - 1, usec);
+                n = format_time(lf, notice, sizeof(notice) - 1, usec);
                 n += (size_t)snprintf(notice + n, sizeof(notice) - 1 - n, " pidvisor: %llu bytes dropped (%s)\n",
                                       (unsigned long long)lf->unreported, strerror(lf->drop_errno));
                 if (n > sizeof(notice) - 2)
@@ -356,7 +432,7 @@ static int write_line(struct logfile *lf, uint64_t realtime_usec, const char *st
                 return -EINVAL;
         if (partial && len == 0)
                 return 0;
-        prefix = format_time(rec, 64, realtime_usec);
+        prefix = format_time(lf, rec, 64, realtime_usec);
         rec[prefix++] = ' ';
         memcpy(rec + prefix, stream, stream_len);
         prefix += stream_len;
@@ -366,6 +442,17 @@ static int write_line(struct logfile *lf, uint64_t realtime_usec, const char *st
 
         if (!partial && len > 0 && line[len - 1] == '\r')
                 len--;
+        if (!partial && len <= room) {
+                /* The common line: short and plain, one scan and one copy. */
+                size_t i = 0;
+                while (i < len && !must_escape((unsigned char)line[i]))
+                        i++;
+                if (i == len) {
+                        memcpy(rec + prefix, line, len);
+                        rec[prefix + len] = '\n';
+                        return emit(lf, realtime_usec, rec, prefix + len + 1);
+                }
+        }
         do {
                 size_t k = fit(line, len, room), n;
                 bool more = k < len;

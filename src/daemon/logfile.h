@@ -64,6 +64,13 @@ int logfile_write(struct logfile *lf, uint64_t realtime_usec, const char *stream
 int logfile_write_partial(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *line,
                           size_t len);
 
+/* Between begin and end, records are gathered and written together (one write() per
+ * batch of up to 64 KiB, for a service that writes many short lines); a rotation or a
+ * full batch writes what was gathered first, so the order and the rotation boundaries
+ * stay exact.  end writes the rest and returns its error, if any. */
+void logfile_begin(struct logfile *lf);
+int logfile_end(struct logfile *lf);
+
 /* Bytes of records that could not be written since logfile_open(). */
 uint64_t logfile_dropped(const struct logfile *lf);
 /* DIR/NAME.log, as given to logfile_open(). */

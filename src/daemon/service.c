@@ -294,36 +294,59 @@ tail:
  * others: what it leaves waits in its pipe, and when the pipe is full the service blocks
  * on its write: backpressure, nothing lost).  Returns false at EOF or on error. */
 static bool pipe_drain(struct outpipe *o) {
+        struct logfile *log = o->s->log;
         char buf[16384];
+        bool alive = true;
 
+        if (log)
+                logfile_begin(log); /* one write() per read, not per line */
         for (int round = 0; round < 4; round++) {
                 ssize_t n = read(o->fd, buf, sizeof(buf));
-                if (n < 0)
-                        return errno == EAGAIN || errno == EINTR;
-                if (n == 0)
-                        return false;
-                for (ssize_t i = 0; i < n; i++) {
-                        if (buf[i] == '\n') {
-                                emit_line(o, o->partial ? o->partial : "", o->partial_len, false);
-                                o->partial_len = 0;
+                const char *p = buf, *end;
+
+                if (n <= 0) {
+                        alive = n < 0 && (errno == EAGAIN || errno == EINTR);
+                        break;
+                }
+                end = buf + n;
+                while (p < end) {
+                        const char *nl = memchr(p, '\n', (size_t)(end - p));
+                        size_t len = (size_t)((nl ? nl : end) - p);
+
+                        if (nl && o->partial_len == 0) {
+                                emit_line(o, p, len, false); /* a whole line: no copy */
+                                p = nl + 1;
                                 continue;
                         }
-                        if (o->partial_len == PIPE_LINE_MAX) {
-                                /* A line longer than a record: write what we have as a piece
-                                 * that the next record continues. */
-                                emit_line(o, o->partial, o->partial_len, true);
+                        /* The start or the rest of a line that goes on in the next read. */
+                        while (len > 0) {
+                                size_t take = PIPE_LINE_MAX - o->partial_len;
+                                if (!o->partial && !(o->partial = malloc(PIPE_LINE_MAX))) {
+                                        len = 0; /* the bytes are lost, the daemon lives on */
+                                        break;
+                                }
+                                if (take > len)
+                                        take = len;
+                                memcpy(o->partial + o->partial_len, p, take);
+                                o->partial_len += take;
+                                p += take;
+                                len -= take;
+                                if (o->partial_len == PIPE_LINE_MAX) {
+                                        /* Longer than a record: a piece the next one continues. */
+                                        emit_line(o, o->partial, o->partial_len, true);
+                                        o->partial_len = 0;
+                                }
+                        }
+                        if (nl) {
+                                emit_line(o, o->partial ? o->partial : "", o->partial_len, false);
                                 o->partial_len = 0;
+                                p = nl + 1;
                         }
-                        if (!o->partial) {
-                                /* Idle services hold no line buffer: most never write. */
-                                o->partial = malloc(PIPE_LINE_MAX);
-                                if (!o->partial)
-                                        continue; /* the byte is lost, the daemon lives on */
-                        }
-                        o->partial[o->partial_len++] = buf[i];
                 }
         }
-        return true;
+        if (log)
+                logfile_end(log);
+        return alive;
 }
 
 static bool has_pending_input(int fd) {
