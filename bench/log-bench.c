@@ -231,25 +231,18 @@ int main(int argc, char **argv)
 
 #else /* the bench */
 
-#include <dirent.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <poll.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 
-extern char **environ;
+#include "benchlib.h"
 
-/* The environment the daemon gives a service without Environment=: PATH only. */
-static char env_path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+extern char **environ;
 
 struct options {
         const char *pidvisor;
@@ -262,533 +255,7 @@ struct options {
         unsigned runs;       /* notify: timed starts per method */
 };
 
-struct stats {
-        double median_us;
-        double p99_us;
-        double min_us;
-        double mean_us;
-};
-
-struct daemon {
-        pid_t pid;
-        int pidfd;
-        char state_dir[PATH_MAX];
-        char socket[108];
-};
-
-static char work_dir[PATH_MAX];
-static char log_path[PATH_MAX];
-static int devnull_fd = -1;
-static int log_fd = -1;
-static posix_spawnattr_t spawn_attr;
-static unsigned problems;
-static struct daemon *running_daemon;
-
-/* --- small helpers ----------------------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned ms)
-{
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-static void cleanup_all(void);
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-        va_list ap;
-
-        fflush(stdout);
-        fputs("log-bench: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        cleanup_all();
-        if (work_dir[0])
-                fprintf(stderr, "log-bench: work directory kept for inspection: %s\n", work_dir);
-        exit(EXIT_FAILURE);
-}
-
-static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void problem(const char *fmt, ...)
-{
-        va_list ap;
-
-        problems++;
-        printf("PROBLEM: ");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        putchar('\n');
-        fflush(stdout);
-}
-
-static void path_join(char *buf, size_t size, const char *a, const char *b)
-{
-        if ((size_t)snprintf(buf, size, "%s/%s", a, b) >= size)
-                die("path too long: %s/%s", a, b);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-        return (x > y) - (x < y);
-}
-
-/* Sorts the samples in place.  p99 by nearest rank. */
-static struct stats compute_stats(uint64_t *ns, size_t n)
-{
-        struct stats s = { 0 };
-        size_t rank;
-        double sum = 0;
-
-        if (n == 0)
-                return s;
-        qsort(ns, n, sizeof(*ns), cmp_u64);
-        for (size_t i = 0; i < n; i++)
-                sum += (double)ns[i];
-        rank = (n * 99 + 99) / 100;
-        if (rank < 1)
-                rank = 1;
-        s.median_us = ((double)ns[(n - 1) / 2] + (double)ns[n / 2]) / 2 / 1000;
-        s.p99_us = (double)ns[rank - 1] / 1000;
-        s.min_us = (double)ns[0] / 1000;
-        s.mean_us = sum / (double)n / 1000;
-        return s;
-}
-
-static int write_file(const char *path, const char *text)
-{
-        FILE *f = fopen(path, "we");
-
-        if (!f)
-                return -errno;
-        fputs(text, f);
-        if (fclose(f) != 0)
-                return -errno;
-        return 0;
-}
-
-static void make_dir(const char *path)
-{
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                die("mkdir %s: %s", path, strerror(errno));
-}
-
-static int pidfd_open_(pid_t pid)
-{
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-/* CPU time of a process (all its threads) in ns, or 0 when it cannot be read. */
-static uint64_t cpu_ns_of(pid_t pid)
-{
-        clockid_t clk;
-        struct timespec ts;
-
-        if (clock_getcpuclockid(pid, &clk) != 0 || clock_gettime(clk, &ts) != 0)
-                return 0;
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t rusage_cpu_ns(const struct rusage *ru)
-{
-        return ((uint64_t)ru->ru_utime.tv_sec + (uint64_t)ru->ru_stime.tv_sec) * 1000000000u +
-               ((uint64_t)ru->ru_utime.tv_usec + (uint64_t)ru->ru_stime.tv_usec) * 1000u;
-}
-
-/* --- processes --------------------------------------------------------------------- */
-
-/* posix_spawn with an empty signal mask and SIGPIPE/SIGTERM at their defaults; stdin,
- * stdout and stderr from in_fd/out_fd/err_fd when >= 0 (stdin /dev/null otherwise). */
-static int spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], int in_fd,
-                 int out_fd, int err_fd)
-{
-        posix_spawn_file_actions_t fa;
-        int r;
-
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, in_fd >= 0 ? in_fd : devnull_fd, STDIN_FILENO);
-        if (out_fd >= 0)
-                posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-        if (err_fd >= 0)
-                posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
-        r = posix_spawn(pid, path, &fa, &spawn_attr, argv, envp);
-        posix_spawn_file_actions_destroy(&fa);
-        return r;
-}
-
-static int wait_status_ru(pid_t pid, struct rusage *ru)
-{
-        int status;
-
-        while (wait4(pid, &status, 0, ru) < 0) {
-                if (errno != EINTR)
-                        die("wait4(%d): %s", (int)pid, strerror(errno));
-        }
-        return status;
-}
-
-static int wait_status(pid_t pid)
-{
-        struct rusage ru;
-
-        return wait_status_ru(pid, &ru);
-}
-
-static void describe_status(int status, char *buf, size_t size)
-{
-        if (WIFEXITED(status))
-                snprintf(buf, size, "exited %d", WEXITSTATUS(status));
-        else if (WIFSIGNALED(status))
-                snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
-        else
-                snprintf(buf, size, "wait status 0x%x", (unsigned)status);
-}
-
-/* Waits up to timeout_ms for a process with a pidfd to exit; reaps it.  Returns its wait
- * status, or -ETIMEDOUT. */
-static int wait_pidfd(pid_t pid, int pidfd, unsigned timeout_ms)
-{
-        struct pollfd p = { .fd = pidfd, .events = POLLIN };
-        uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
-
-        for (;;) {
-                uint64_t now = now_ns();
-                int r;
-
-                if (now >= deadline)
-                        return -ETIMEDOUT;
-                r = poll(&p, 1, (int)((deadline - now) / 1000000u) + 1);
-                if (r < 0 && errno != EINTR)
-                        die("poll(pidfd): %s", strerror(errno));
-                if (r > 0)
-                        return wait_status(pid);
-        }
-}
-
-/* Children of this process (adopted orphans included), from /proc; up to max. */
-static size_t list_children(pid_t *out, size_t max)
-{
-        DIR *d = opendir("/proc");
-        struct dirent *de;
-        size_t n = 0;
-        pid_t self = getpid();
-
-        if (!d)
-                return 0;
-        while ((de = readdir(d)) && n < max) {
-                char path[64], buf[512], *p;
-                FILE *f;
-                int ppid;
-
-                if (de->d_name[0] < '0' || de->d_name[0] > '9')
-                        continue;
-                snprintf(path, sizeof(path), "/proc/%.20s/stat", de->d_name);
-                f = fopen(path, "re");
-                if (!f)
-                        continue;
-                if (!fgets(buf, sizeof(buf), f)) {
-                        fclose(f);
-                        continue;
-                }
-                fclose(f);
-                p = strrchr(buf, ')');
-                if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == self)
-                        out[n++] = (pid_t)atoi(de->d_name);
-        }
-        closedir(d);
-        return n;
-}
-
-static void check_no_leftovers(const char *what)
-{
-        pid_t kids[256];
-        size_t n = list_children(kids, 256);
-        int status;
-
-        if (n > 0) {
-                problem("%s: %zu processes left behind (adopted by the bench, e.g. pid %d); "
-                        "killing them", what, n, (int)kids[0]);
-                for (size_t i = 0; i < n; i++)
-                        kill(kids[i], SIGKILL);
-                for (size_t i = 0; i < n; i++)
-                        waitpid(kids[i], &status, 0);
-        }
-        while (waitpid(-1, &status, WNOHANG) > 0)
-                ;
-}
-
-/* --- the work directory ------------------------------------------------------------ */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)ftw;
-        if (flag == FTW_DP)
-                rmdir(path);
-        else
-                unlink(path);
-        return 0;
-}
-
-static void remove_work_dir(void)
-{
-        if (work_dir[0])
-                nftw(work_dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
-}
-
-static void make_work_dir(const char *parent)
-{
-        struct stat st;
-
-        if (!parent)
-                parent = stat("/dev/shm", &st) == 0 && access("/dev/shm", W_OK) == 0
-                                 ? "/dev/shm"
-                                 : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-        if ((size_t)snprintf(work_dir, sizeof(work_dir), "%s/pv-lbench.XXXXXX", parent) >=
-            sizeof(work_dir))
-                die("--dir too long");
-        if (!mkdtemp(work_dir))
-                die("mkdtemp %s: %s", work_dir, strerror(errno));
-        if (strlen(work_dir) > 70)
-                die("work directory %s too long for a socket path; use --dir", work_dir);
-        path_join(log_path, sizeof(log_path), work_dir, "daemon.log");
-        log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (log_fd < 0)
-                die("%s: %s", log_path, strerror(errno));
-}
-
-static const char *fs_name(const char *path)
-{
-        struct statfs sf;
-
-        if (statfs(path, &sf) < 0)
-                return "?";
-        switch ((unsigned long)sf.f_type) {
-        case 0x01021994UL:
-                return "tmpfs";
-        case 0xEF53UL:
-                return "ext2/3/4";
-        case 0x58465342UL:
-                return "xfs";
-        case 0x9123683EUL:
-                return "btrfs";
-        case 0x794c7630UL:
-                return "overlayfs";
-        default:
-                return "other";
-        }
-}
-
 /* --- the daemon and its control socket ----------------------------------------------- */
-
-static void daemon_spawn(const struct options *o, struct daemon *d, const char *units,
-                         const char *tag)
-{
-        char *argv[16];
-        int k = 0;
-
-        memset(d, 0, sizeof(*d));
-        if ((size_t)snprintf(d->state_dir, sizeof(d->state_dir), "%s/state-%s", work_dir, tag) >=
-            sizeof(d->state_dir))
-                die("state directory path too long");
-        if ((size_t)snprintf(d->socket, sizeof(d->socket), "%s/%s.sock", work_dir, tag) >=
-            sizeof(d->socket))
-                die("socket path too long");
-        argv[k++] = (char *)o->pidvisor;
-        argv[k++] = (char *)"daemon";
-        argv[k++] = (char *)"--units";
-        argv[k++] = (char *)units;
-        argv[k++] = (char *)"--state-dir";
-        argv[k++] = d->state_dir;
-        argv[k++] = (char *)"--socket";
-        argv[k++] = d->socket;
-        argv[k++] = (char *)"--log-level";
-        argv[k++] = (char *)"warning";
-        argv[k] = NULL;
-
-        if ((errno = spawn(&d->pid, o->pidvisor, argv, environ, -1, devnull_fd, log_fd)) != 0)
-                die("posix_spawn %s: %s", o->pidvisor, strerror(errno));
-        d->pidfd = pidfd_open_(d->pid);
-        if (d->pidfd < 0)
-                die("pidfd_open: %s", strerror(errno));
-        running_daemon = d;
-}
-
-static int ctl_connect(const char *path)
-{
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        if (fd < 0)
-                die("socket: %s", strerror(errno));
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                int e = errno;
-                close(fd);
-                return -e;
-        }
-        return fd;
-}
-
-static void daemon_wait_socket(struct daemon *d, unsigned timeout_ms)
-{
-        uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
-
-        for (;;) {
-                struct pollfd p = { .fd = d->pidfd, .events = POLLIN };
-                int fd = ctl_connect(d->socket);
-
-                if (fd >= 0) {
-                        close(fd);
-                        return;
-                }
-                if (poll(&p, 1, 0) > 0)
-                        die("the daemon exited before its socket was up (see %s)", log_path);
-                if (now_ns() >= deadline)
-                        die("the daemon's socket %s did not come up in %u ms", d->socket,
-                            timeout_ms);
-                sleep_ms(2);
-        }
-}
-
-/* SIGTERM, then wait for the exit (a problem when it takes longer than timeout_ms or the
- * exit status is not 0). */
-static void daemon_terminate(struct daemon *d, unsigned timeout_ms, const char *what)
-{
-        int status;
-        char desc[64];
-
-        kill(d->pid, SIGTERM);
-        status = wait_pidfd(d->pid, d->pidfd, timeout_ms);
-        if (status == -ETIMEDOUT) {
-                problem("%s: the daemon did not exit within %u ms of SIGTERM; SIGKILL", what,
-                        timeout_ms);
-                kill(d->pid, SIGKILL);
-                wait_status(d->pid);
-        } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                describe_status(status, desc, sizeof(desc));
-                problem("%s: the daemon %s after SIGTERM (expected exit 0)", what, desc);
-        }
-        close(d->pidfd);
-        d->pidfd = -1;
-        running_daemon = NULL;
-}
-
-/* Reads one line (malloc'd, without the newline) within timeout_ms; NULL on EOF/timeout. */
-static char *read_line(int fd, unsigned timeout_ms)
-{
-        size_t len = 0, cap = 4096;
-        char *buf = malloc(cap);
-        uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
-
-        if (!buf)
-                die("out of memory");
-        for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                uint64_t now = now_ns();
-                ssize_t k;
-                char *nl;
-
-                if (now >= deadline) {
-                        free(buf);
-                        return NULL;
-                }
-                if (poll(&p, 1, (int)((deadline - now) / 1000000u) + 1) <= 0)
-                        continue;
-                if (len + 4096 > cap) {
-                        char *grown = realloc(buf, cap * 2);
-                        if (!grown)
-                                die("out of memory");
-                        buf = grown;
-                        cap *= 2;
-                }
-                k = read(fd, buf + len, cap - len - 1);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0) {
-                        free(buf);
-                        return NULL;
-                }
-                nl = memchr(buf + len, '\n', (size_t)k);
-                len += (size_t)k;
-                if (nl) {
-                        *nl = '\0';
-                        return buf;
-                }
-        }
-}
-
-static int send_request(int fd, const char *cmd, const char *name)
-{
-        char req[512];
-        int n;
-
-        if (name)
-                n = snprintf(req, sizeof(req),
-                             "{\"id\":1,\"cmd\":\"%s\",\"args\":{\"name\":\"%s\"}}\n", cmd, name);
-        else
-                n = snprintf(req, sizeof(req), "{\"id\":1,\"cmd\":\"%s\"}\n", cmd);
-        return write(fd, req, (size_t)n) == n ? 0 : -errno;
-}
-
-/* Checks a reply line: ok must be true.  Returns the "result" (new reference) or NULL. */
-static json_t *parse_reply(const char *line, const char *what)
-{
-        json_error_t jerr;
-        json_t *reply = line ? json_loads(line, 0, &jerr) : NULL, *result;
-
-        if (!reply) {
-                problem("%s: %s", what, line ? "unreadable reply" : "no reply (timeout or EOF)");
-                return NULL;
-        }
-        if (!json_is_true(json_object_get(reply, "ok"))) {
-                problem("%s: error reply: %s", what,
-                        json_string_value(json_object_get(reply, "error")));
-                json_decref(reply);
-                return NULL;
-        }
-        result = json_incref(json_object_get(reply, "result"));
-        json_decref(reply);
-        return result;
-}
-
-/* One request on a fresh connection; the result (new reference) or NULL (a problem). */
-static json_t *ctl_call(struct daemon *d, const char *cmd, const char *name, unsigned timeout_ms)
-{
-        char what[128], *line;
-        json_t *result;
-        int fd = ctl_connect(d->socket);
-
-        snprintf(what, sizeof(what), "%s %s", cmd, name ? name : "");
-        if (fd < 0) {
-                problem("%s: cannot connect to %s: %s", what, d->socket, strerror(-fd));
-                return NULL;
-        }
-        if (send_request(fd, cmd, name) < 0)
-                die("%s: write: %s", what, strerror(errno));
-        line = read_line(fd, timeout_ms);
-        close(fd);
-        result = parse_reply(line, what);
-        free(line);
-        return result;
-}
 
 /* The state of a service from "status", copied into buf ("" on failure). */
 static void service_state(struct daemon *d, const char *name, char *buf, size_t size)
@@ -798,91 +265,6 @@ static void service_state(struct daemon *d, const char *name, char *buf, size_t 
 
         snprintf(buf, size, "%s", st ? st : "");
         json_decref(res);
-}
-
-/* --- cgroup leftovers (as bench/daemon-bench.c) -------------------------------------- */
-
-static void daemon_cgroup_dir(const struct daemon *d, char *buf, size_t size)
-{
-        char line[4096], mnt[4096] = "", own[4096] = "";
-        FILE *f = fopen("/proc/self/mountinfo", "re");
-        uint32_t h = 2166136261u;
-
-        buf[0] = '\0';
-        while (f && fgets(line, sizeof(line), f)) {
-                char fstype[64];
-                const char *dash = strstr(line, " - ");
-                if (dash && sscanf(dash + 3, "%63s", fstype) == 1 &&
-                    strcmp(fstype, "cgroup2") == 0 &&
-                    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1)
-                        break;
-        }
-        if (f)
-                fclose(f);
-        f = fopen("/proc/self/cgroup", "re");
-        while (f && fgets(line, sizeof(line), f))
-                if (strncmp(line, "0::", 3) == 0) {
-                        line[strcspn(line, "\n")] = '\0';
-                        snprintf(own, sizeof(own), "%s", line + 3);
-                }
-        if (f)
-                fclose(f);
-        if (!mnt[0] || !own[0])
-                return;
-        for (const char *s = d->state_dir; *s; s++)
-                h = (h ^ (uint8_t)*s) * 16777619u;
-        snprintf(buf, size, "%.2000s%.2000s/pidvisor-%08x", mnt, strcmp(own, "/") ? own : "", h);
-}
-
-static void check_cgroup_removed(const struct daemon *d, const char *what)
-{
-        char dir[4200];
-
-        daemon_cgroup_dir(d, dir, sizeof(dir));
-        if (dir[0] && access(dir, F_OK) == 0) {
-                problem("%s: the daemon left its cgroup directory %s behind", what, dir);
-                rmdir(dir);
-        }
-}
-
-static void remove_cgroup_dirs(const struct daemon *d)
-{
-        char dir[4200], sub[4500];
-        DIR *dd;
-        struct dirent *de;
-
-        daemon_cgroup_dir(d, dir, sizeof(dir));
-        if (!dir[0] || !(dd = opendir(dir)))
-                return;
-        while ((de = readdir(dd)))
-                if (de->d_type == DT_DIR && de->d_name[0] != '.') {
-                        snprintf(sub, sizeof(sub), "%s/%.255s", dir, de->d_name);
-                        rmdir(sub);
-                }
-        closedir(dd);
-        rmdir(dir);
-}
-
-static void cleanup_all(void)
-{
-        struct daemon *d = running_daemon;
-
-        if (d) {
-                kill(d->pid, SIGKILL);
-                waitpid(d->pid, NULL, 0);
-                running_daemon = NULL;
-                remove_cgroup_dirs(d);
-        }
-        for (int pass = 0; pass < 5; pass++) {
-                pid_t kids[256];
-                size_t n = list_children(kids, 256);
-                for (size_t i = 0; i < n; i++)
-                        kill(kids[i], SIGKILL);
-                for (size_t i = 0; i < n; i++)
-                        waitpid(kids[i], NULL, 0);
-                if (n == 0)
-                        break;
-        }
 }
 
 /* --- 1. log throughput ----------------------------------------------------------------- */
@@ -1087,7 +469,7 @@ static struct log_run log_pipeline(struct log_ctx *c, enum log_method m, const c
                 errno = spawn(&rpid, c->o->fixture, rargv, envp, p[0], devnull_fd, log_fd);
         if (errno != 0)
                 die("posix_spawn reader: %s", strerror(errno));
-        if ((errno = spawn(&wpid, c->o->fixture, wargv, envp, -1, p[1], log_fd)) != 0)
+        if ((errno = spawn(&wpid, c->o->fixture, wargv, envp, devnull_fd, p[1], log_fd)) != 0)
                 die("posix_spawn %s: %s", c->o->fixture, strerror(errno));
         close(p[0]);
         close(p[1]);
@@ -1224,7 +606,7 @@ static void bench_log(const struct options *o)
         snprintf(body, sizeof(body), unit_fmt, o->fixture, c.n_arg, c.len_arg);
         if (write_file(unit, body) < 0)
                 die("%s: %s", unit, strerror(errno));
-        daemon_spawn(o, &d, units, "log");
+        daemon_spawn(&d, o->pidvisor, units, "log", false);
         daemon_wait_socket(&d, 10000);
         c.d = &d;
         path_join(c.pv_log, sizeof(c.pv_log), d.state_dir, "logs/spew.log");
@@ -1338,7 +720,7 @@ static uint64_t notify_floor_once(struct notify_ctx *c)
         while (recv(c->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
                 ; /* nothing should be pending */
         t0 = now_ns();
-        if ((errno = spawn(&pid, c->o->fixture, argv, envp, -1, -1, -1)) != 0)
+        if ((errno = spawn(&pid, c->o->fixture, argv, envp, devnull_fd, -1, -1)) != 0)
                 die("posix_spawn %s: %s", c->o->fixture, strerror(errno));
         for (;;) {
                 union {
@@ -1471,7 +853,7 @@ static void bench_notify(const struct options *o)
                 die("floor socket %s: %s", sock_path, strerror(errno));
         snprintf(c.sock_env, sizeof(c.sock_env), "NOTIFY_SOCKET=%s", sock_path);
 
-        daemon_spawn(o, &d, units, "notify");
+        daemon_spawn(&d, o->pidvisor, units, "notify", false);
         daemon_wait_socket(&d, 10000);
         c.d = &d;
 
@@ -1531,21 +913,6 @@ static void bench_notify(const struct options *o)
 
 /* --- main ---------------------------------------------------------------------------- */
 
-static unsigned parse_uint(const char *name, const char *s, unsigned min, unsigned max)
-{
-        char *end;
-        unsigned long v;
-
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max || v < min) {
-                fprintf(stderr, "log-bench: %s: want an integer from %u to %u, not \"%s\"\n",
-                        name, min, max, s);
-                exit(2);
-        }
-        return (unsigned)v;
-}
-
 static void usage(FILE *f)
 {
         fprintf(f,
@@ -1569,29 +936,6 @@ static void usage(FILE *f)
                 "", ""
 #endif
         );
-}
-
-static void print_machine(void)
-{
-        struct utsname u;
-        char line[512], model[256] = "?";
-        FILE *f = fopen("/proc/cpuinfo", "re");
-        time_t t = time(NULL);
-        char date[64];
-
-        while (f && fgets(line, sizeof(line), f))
-                if (strncmp(line, "model name", 10) == 0) {
-                        const char *p = strchr(line, ':');
-                        snprintf(model, sizeof(model), "%.200s", p ? p + 2 : line);
-                        model[strcspn(model, "\n")] = '\0';
-                        break;
-                }
-        if (f)
-                fclose(f);
-        uname(&u);
-        strftime(date, sizeof(date), "%a %b %e %H:%M:%S UTC %Y", gmtime(&t));
-        printf("log-bench: %s; nproc %ld; %s; kernel %s; work dir %s (%s)\n", date,
-               sysconf(_SC_NPROCESSORS_ONLN), model, u.release, work_dir, fs_name(work_dir));
 }
 
 int main(int argc, char **argv)
@@ -1623,9 +967,9 @@ int main(int argc, char **argv)
         };
         bool want[2] = { false }, any = false;
         static const char *const names[2] = { "log", "notify" };
-        sigset_t empty, def;
         int c;
 
+        bench_name = "log-bench";
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {
                 case O_PIDVISOR:
@@ -1687,20 +1031,12 @@ int main(int argc, char **argv)
         if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
         signal(SIGPIPE, SIG_IGN);
-        posix_spawnattr_init(&spawn_attr);
-        sigemptyset(&empty);
-        sigemptyset(&def);
-        sigaddset(&def, SIGPIPE);
-        sigaddset(&def, SIGTERM);
-        sigaddset(&def, SIGINT);
-        posix_spawnattr_setsigmask(&spawn_attr, &empty);
-        posix_spawnattr_setsigdefault(&spawn_attr, &def);
-        posix_spawnattr_setflags(&spawn_attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        spawn_attr_setup(true);
         devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (devnull_fd < 0)
                 die("/dev/null: %s", strerror(errno));
-        make_work_dir(o.parent_dir);
-        print_machine();
+        make_work_dir(o.parent_dir, "pv-lbench");
+        print_machine(true);
         printf("pidvisor %s; fixture %s\n", o.pidvisor, o.fixture);
         fflush(stdout);
 
@@ -1709,26 +1045,7 @@ int main(int argc, char **argv)
         if (want[1])
                 bench_notify(&o);
 
-        {
-                struct stat st;
-                if (fstat(log_fd, &st) == 0 && st.st_size > 0) {
-                        char line[512];
-                        FILE *f = fopen(log_path, "re");
-                        unsigned n = 0;
-                        printf("\ndaemon log (%s, warnings and errors):\n", log_path);
-                        while (f && fgets(line, sizeof(line), f) && n++ < 20)
-                                printf("  %s", line);
-                        if (f)
-                                fclose(f);
-                } else
-                        printf("\ndaemon log: empty (no warning or error)\n");
-        }
-        printf("daemon problems seen: %u\n", problems);
-        if (!o.keep)
-                remove_work_dir();
-        else
-                printf("kept %s\n", work_dir);
-        return problems ? 1 : 0;
+        return bench_finish(o.keep);
 }
 
 #endif /* LOG_BENCH_FIXTURE */

@@ -302,7 +302,7 @@ START_TEST(test_partial_lines) {
 END_TEST
 
 START_TEST(test_long_line_many_records) {
-        size_t len = 100000, at = 0, n_records = 0, got_len;
+        size_t len = 100000, at = 0, n_records = 0, got_len = 0;
         char *text = malloc(len), *path = fmt("%s/big.log", dir), *got, *joined = malloc(len + 1);
         struct logfile *lf = open_log("big", 0, 0);
         size_t joined_len = 0;
