@@ -1139,6 +1139,32 @@ START_TEST(test_ordering) {
 }
 END_TEST
 
+/* s6 readiness: NotificationFD=N; a newline on it means ready, closing it without one
+ * never does (the start then times out). */
+START_TEST(test_notification_fd) {
+        struct dl_daemon d;
+        struct dl_cli r;
+        json_t *svc;
+
+        dl_init(&d);
+        dl_write_unit(&d, "s6", "[Service]\nExecStart=/bin/sh -c 'sleep 0.4; echo ready >&3; exec sleep 1000'\n"
+                                "[X-Pidvisor]\nNotificationFD=3\n");
+        dl_write_unit(&d, "mute", "[Service]\nExecStart=/bin/sh -c 'exec 3>&-; exec sleep 1000'\nTimeoutStartSec=1s\n"
+                                  "[X-Pidvisor]\nNotificationFD=3\n");
+        dl_start(&d, NULL);
+        r = dl_cli_run(&d, "start", "s6", NULL);
+        dl_assert(&d, r.code == 0 && r.ms >= 350, "start s6: exit %d after %lld ms: %s", r.code, (long long)r.ms, r.err);
+        dl_cli_done(&r);
+        svc = dl_status(&d, "s6");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "running"), "s6 is %s", dl_str(svc, "state"));
+        json_decref(svc);
+        r = dl_cli_run(&d, "start", "mute", NULL);
+        dl_assert(&d, r.code != 0 && strstr(r.err, "start timeout"), "start mute: exit %d: %s", r.code, r.err);
+        dl_cli_done(&r);
+        dl_done(&d);
+}
+END_TEST
+
 /* At daemon start, auto-started units come up in dependency order. */
 START_TEST(test_ordering_at_daemon_start) {
         struct dl_daemon d;
@@ -1614,6 +1640,7 @@ int main(void) {
         tcase_add_test(tc, test_log_files);
         tcase_add_test(tc, test_ordering);
         tcase_add_test(tc, test_ordering_at_daemon_start);
+        tcase_add_test(tc, test_notification_fd);
         tcase_add_test(tc, test_autostart);
         pv_test_add(s, tc, NULL);
 

@@ -464,6 +464,46 @@ START_TEST(test_close_other_fds_high_sources) {
 }
 END_TEST
 
+/* Descriptors at chosen numbers (s6's notification-fd): beyond the extra fds' slots, the
+ * numbers between left alone; a taken or too low number is refused. */
+START_TEST(test_fd_map) {
+        int a[2], b[2], pipes[3];
+        struct pv_spawn_attr at;
+        struct pv_error err = { 0 };
+        struct pv_process p;
+        char *text;
+
+        ck_assert_int_eq(pipe2(a, O_CLOEXEC), 0);
+        ck_assert_int_eq(pipe2(b, O_CLOEXEC), 0);
+        attr_for(&at, FIXTURE_ARGV("write-fd", "9", "nine"));
+        at.fds = (int[]){ a[1] };
+        at.n_fds = 1;
+        at.fd_map = (struct pv_fd_map[]){ { .fd = b[1], .target = 9 } };
+        at.n_fd_map = 1;
+        at.close_other_fds = true;
+        at.stdio[1].kind = PV_STDIO_PIPE;
+        ck_assert_msg(pv_spawn(&at, &p, pipes, &err) == 0, "%s", err.message);
+        close(pipes[1]);
+        ck_assert_int_eq(pv_process_wait(&p, 0, NULL, NULL), 0);
+        pv_process_release(&p);
+        close(b[1]);
+        text = pv_test_read_all(b[0]);
+        ck_assert_str_eq(text, "nine");
+        free(text);
+
+        /* Slot 3 is the extra fd's: a map onto it, or below, is refused. */
+        at.fd_map = (struct pv_fd_map[]){ { .fd = a[1], .target = 3 } };
+        {
+                char want[128];
+                snprintf(want, sizeof(want), "spawn: descriptor %d cannot go to 3 (taken, or not in 4..1023)", a[1]);
+                assert_spawn_fails(&at, -EINVAL, NULL, want);
+        }
+        close(a[0]);
+        close(a[1]);
+        close(b[0]);
+}
+END_TEST
+
 START_TEST(test_rlimits) {
         struct pv_spawn_attr a;
         char res[16];
@@ -653,6 +693,7 @@ int main(void) {
         tcase_add_test(tc, test_fd_mapping_stdio_and_cloexec);
         tcase_add_test(tc, test_close_other_fds);
         tcase_add_test(tc, test_close_other_fds_high_sources);
+        tcase_add_test(tc, test_fd_map);
         tcase_add_test(tc, test_no_fd_leak_in_parent);
         pv_test_add(s, tc, NULL);
 

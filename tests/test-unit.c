@@ -168,6 +168,12 @@ START_TEST(test_output_keys) {
         load_fails(MIN_SERVICE "StandardError=file:relative\n",
                    "E web.service:3: StandardError=: invalid value \"file:relative\" (expected an "
                    "absolute path after the colon)\n");
+        u = load_ok(MIN_SERVICE "[X-Pidvisor]\nNotificationFD=3\n", "");
+        ck_assert_int_eq(u->notification_fd, 3);
+        unit_config_free(u);
+        load_fails(MIN_SERVICE "[X-Pidvisor]\nNotificationFD=2\n",
+                   "E web.service:4: NotificationFD=: invalid value \"2\" (expected a descriptor number "
+                   "from 3 to 1023)\n");
         load_fails(MIN_SERVICE "[X-Pidvisor]\nLogMaxBytes=100\n",
                    "E web.service:4: LogMaxBytes=: invalid value \"100\" (expected a size of at least "
                    "4K such as 10M, or 0 for no rotation)\n");

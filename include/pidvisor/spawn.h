@@ -53,6 +53,11 @@ struct pv_rlimit {
         struct rlimit limit;
 };
 
+struct pv_fd_map {
+        int fd;     /* the caller's descriptor (duplicated, not taken) */
+        int target; /* its number in the child; at least 3 + n_fds, below 1024 */
+};
+
 struct pv_spawn_attr {
         /* The program.  When `path` is NULL, argv[0] is resolved with pv_lookpath() against
          * the caller's $PATH (a name containing '/' is used as it is). */
@@ -70,6 +75,11 @@ struct pv_spawn_attr {
          * 0..2; they stay open in the parent. */
         const int *fds;
         size_t n_fds;
+
+        /* Descriptors placed at chosen numbers (above the extra fds' slots), such as s6's
+         * notification-fd.  Numbers between are left as they are. */
+        const struct pv_fd_map *fd_map;
+        size_t n_fd_map;
 
         /* Close (rather than keep) descriptors above the mapped ones that the caller left
          * inheritable by mistake.  A manager wants this; `env`-like tools do not. */

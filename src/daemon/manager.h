@@ -75,7 +75,9 @@ struct service {
         usec_t timer_deadline;        /* of timer_ev, CLOCK_MONOTONIC */
         usec_t watchdog_usec;         /* in force (WatchdogSec=, or WATCHDOG_USEC= sent) */
         enum { KILLED_NONE, KILLED_TIMEOUT, KILLED_WATCHDOG } kill_reason;
-        bool awaiting_ready;          /* Type=notify, main running, no READY=1 yet */
+        bool awaiting_ready;          /* Type=notify or NotificationFD=, not ready yet */
+        int ready_fd;                 /* NotificationFD=: the read end of its pipe */
+        struct loop_event ready_ev;
         bool reloading;               /* RELOADING=1 sent, READY=1 not yet */
         char *status_text;            /* STATUS= */
         int status_errno;             /* ERRNO=, -1 none */

@@ -73,6 +73,8 @@ struct service *service_new(struct manager *m, const char *name) {
         loop_event_init(&s->timer_ev, NULL, s);
         loop_event_init(&s->reset_ev, NULL, s);
         loop_event_init(&s->watchdog_ev, NULL, s);
+        loop_event_init(&s->ready_ev, NULL, s);
+        s->ready_fd = -EBADF;
         s->status_errno = -1;
         for (int i = 0; i < 2; i++)
                 loop_event_init(&s->out[i].ev, NULL, &s->out[i]);
@@ -112,6 +114,8 @@ void service_free(struct service *s) {
         loop_disarm(l, &s->timer_ev);
         loop_disarm(l, &s->reset_ev);
         loop_disarm(l, &s->watchdog_ev);
+        loop_disarm(l, &s->ready_ev);
+        safe_close(s->ready_fd);
         free(s->status_text);
         /* Only at teardown: the child stays unreaped for whoever comes next (re-exec). */
         loop_disarm(l, &s->child_ev);
@@ -555,6 +559,38 @@ static int route_output(struct service *s, struct pv_spawn_attr *a, int fds[2], 
         return 0;
 }
 
+static void ready_close(struct service *s) {
+        loop_disarm(s->m->loop, &s->ready_ev);
+        s->ready_fd = safe_close(s->ready_fd);
+}
+
+/* s6's readiness: a newline on NotificationFD= means ready; the rest of what is written
+ * is ignored, and the fd is closed once it has served. */
+static void on_ready_fd(struct loop_event *ev, int res) {
+        struct service *s = ev->data;
+        char buf[512];
+        ssize_t n;
+
+        if (res < 0) {
+                ready_close(s);
+                return;
+        }
+        while ((n = read(s->ready_fd, buf, sizeof(buf))) > 0)
+                if (memchr(buf, '\n', (size_t)n)) {
+                        ready_close(s);
+                        if (s->state == SERVICE_STARTING && s->awaiting_ready && !s->proc_is_pre)
+                                service_enter_running(s);
+                        return;
+                }
+        if (n == 0 || errno != EAGAIN) {
+                /* Closed without a newline: s6 takes that as "never ready". */
+                ready_close(s);
+                return;
+        }
+        if (loop_poll(s->m->loop, &s->ready_ev, s->ready_fd, POLLIN) < 0)
+                ready_close(s);
+}
+
 /* Spawns one command of the service; on failure fills `why` and returns <0. */
 static int spawn_command(struct service *s, const struct exec_command *cmd, char *why, size_t why_size) {
         const struct unit_config *c = s->cfg;
@@ -566,6 +602,8 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         struct pv_rlimit limits[RLIM_NLIMITS + 1];
         gid_t group = 0;
         int pipes[3] = { -1, -1, -1 }, output_fds[2] = { -EBADF, -EBADF }, r;
+        int ready_pipe[2] = { -EBADF, -EBADF };
+        struct pv_fd_map ready_map;
 
         if (c->user) {
                 r = pv_user_lookup(c->user, &user, &err);
@@ -658,7 +696,29 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
                 a.n_groups = c->group ? 1 : user.n_groups;
         }
 
+        /* s6 readiness: a pipe whose write end the main process gets at NotificationFD=. */
+        if (c->notification_fd >= 3 && cmd == &c->exec_start[0]) {
+                if (pipe2(ready_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+                        r = negerrno();
+                        snprintf(why, why_size, "NotificationFD=: pipe: %s", strerror(-r));
+                        goto out;
+                }
+                ready_map = (struct pv_fd_map){ .fd = ready_pipe[1], .target = c->notification_fd };
+                a.fd_map = &ready_map;
+                a.n_fd_map = 1;
+        }
         r = pv_spawn(&a, &s->proc, pipes, &err);
+        safe_close(ready_pipe[1]);
+        if (r < 0)
+                safe_close(ready_pipe[0]);
+        else if (ready_pipe[0] >= 0) {
+                loop_disarm(s->m->loop, &s->ready_ev);
+                safe_close(s->ready_fd);
+                s->ready_fd = fd_move_above(ready_pipe[0], DAEMON_FD_HIGH);
+                s->ready_ev.handler = on_ready_fd;
+                if (loop_poll(s->m->loop, &s->ready_ev, s->ready_fd, POLLIN) < 0)
+                        s->ready_fd = safe_close(s->ready_fd);
+        }
         if (r < 0) {
                 snprintf(why, why_size, "%s", err.message);
                 goto out;
@@ -828,12 +888,14 @@ static void service_spawn_next(struct service *s) {
         free(s->status_text);
         s->status_text = NULL;
         s->watchdog_usec = c->watchdog;
-        if (c->type == SERVICE_NOTIFY) {
+        if (c->type == SERVICE_NOTIFY || c->notification_fd >= 3) {
                 char t[64];
                 s->awaiting_ready = true;
                 service_schedule(s, c->timeout_start);
-                service_set_state(s, SERVICE_STARTING, "pid %d, waiting for READY=1 (TimeoutStartSec=%s)",
-                                  (int)s->proc.pid, format_timespan(t, sizeof(t), c->timeout_start));
+                service_set_state(s, SERVICE_STARTING, "pid %d, waiting for %s (TimeoutStartSec=%s)",
+                                  (int)s->proc.pid,
+                                  c->type == SERVICE_NOTIFY ? "READY=1" : "a line on NotificationFD=",
+                                  format_timespan(t, sizeof(t), c->timeout_start));
                 return;
         }
         service_enter_running(s);
@@ -1023,6 +1085,7 @@ static void service_enter_dead(struct service *s, const char *cause, enum exit_c
         loop_disarm(s->m->loop, &s->timer_ev);
         loop_disarm(s->m->loop, &s->reset_ev);
         loop_disarm(s->m->loop, &s->watchdog_ev);
+        ready_close(s);
         s->awaiting_ready = false;
         if (s->kill_reason != KILLED_NONE && !s->stop_requested) {
                 ec = s->kill_reason == KILLED_TIMEOUT ? EXIT_CAUSE_TIMEOUT : EXIT_CAUSE_WATCHDOG;

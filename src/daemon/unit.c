@@ -365,6 +365,7 @@ static void unit_defaults(struct unit_config *u) {
                 .std_error = { .kind = STD_OUTPUT_INHERIT },
                 .log_max_bytes = 10 * 1024 * 1024,
                 .log_keep = 5,
+                .notification_fd = -1,
         };
 }
 
@@ -504,6 +505,21 @@ static int parse_std_output(struct parser *p, const struct key *k, unsigned line
         free(o->path);
         o->kind = kind;
         o->path = TAKE_PTR(path);
+        return 0;
+}
+
+/* NotificationFD=: s6's notification-fd, 3 or above (0-2 are stdio). */
+static int parse_notification_fd(struct parser *p, const struct key *k, unsigned line,
+                                 const char *value) {
+        uint64_t v;
+
+        if (!*value) {
+                p->u->notification_fd = -1;
+                return 0;
+        }
+        if (parse_u64(value, 1023, &v) < 0 || v < 3)
+                return invalid(p, line, k->name, value, "a descriptor number from 3 to 1023");
+        p->u->notification_fd = (int)v;
         return 0;
 }
 
@@ -1236,6 +1252,7 @@ static const struct key keys[] = {
         { SEC_PIDVISOR, "FailedCooldownSec", parse_sec, F(failed_cooldown) },
         { SEC_PIDVISOR, "AutoStart", parse_auto_start, 0 },
         { SEC_PIDVISOR, "LogMaxBytes", parse_log_max_bytes, 0 },
+        { SEC_PIDVISOR, "NotificationFD", parse_notification_fd, 0 },
         { SEC_PIDVISOR, "LogKeep", parse_unsigned, F(log_keep) },
 
         { SEC_INSTALL, "WantedBy", parse_wanted_by, 0 },

@@ -158,6 +158,7 @@ struct unit_config {
         usec_t restart_reset;    /* default 0: never (systemd's behaviour) */
         usec_t failed_cooldown;  /* default 0: a failed unit stays failed */
         bool auto_start;         /* AutoStart=yes, or [Install] WantedBy=default.target */
+        int notification_fd;     /* NotificationFD=: s6 readiness on this fd; default -1 */
         uint64_t log_max_bytes;  /* LogMaxBytes=: rotate the log file past it; default 10 MiB */
         unsigned log_keep;       /* LogKeep=: rotated files kept; default 5 */
 };

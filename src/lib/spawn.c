@@ -512,6 +512,21 @@ int pv_spawn(const struct pv_spawn_attr *attr, struct pv_process *proc, int pipe
                 }
                 p->src[3 + i] = attr->fds[i];
         }
+        /* Chosen numbers widen the slot range; the slots between keep what is there
+         * (SRC_KEEP), which the move-out-of-the-way step then also protects. */
+        for (size_t i = 0; i < attr->n_fd_map; i++) {
+                const struct pv_fd_map *f = &attr->fd_map[i];
+                if (f->fd < 0 || f->target < 3 + (int)attr->n_fds || f->target >= MAX_SLOTS ||
+                    (f->target < p->n_slots && p->src[f->target] >= 0)) {
+                        r = pv_error_setf(err, -EINVAL, "spawn: descriptor %d cannot go to %d (taken, "
+                                          "or not in %d..%d)", f->fd, f->target, 3 + (int)attr->n_fds,
+                                          MAX_SLOTS - 1);
+                        goto fail;
+                }
+                while (p->n_slots <= f->target)
+                        p->src[p->n_slots++] = SRC_KEEP;
+                p->src[f->target] = f->fd;
+        }
 
         /* The report pipe sits above every slot so the child never has to move it. */
         if (pipe2(report, O_CLOEXEC) < 0) {
