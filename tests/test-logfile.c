@@ -40,18 +40,6 @@ static void teardown(void) {
         dir = NULL;
 }
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...) {
-        va_list ap;
-        char *s;
-        int n;
-
-        va_start(ap, f);
-        n = vasprintf(&s, f, ap);
-        va_end(ap);
-        ck_assert_int_ge(n, 0);
-        return s;
-}
 
 /* The file's contents, or NULL if it does not exist. */
 static char *slurp(const char *path, size_t *len) {
@@ -71,7 +59,7 @@ static char *slurp(const char *path, size_t *len) {
 
 /* Checks the contents of dir/name (NULL: it does not exist); frees want. */
 static void assert_file(const char *name, char *want) {
-        char *path = fmt("%s/%s", dir, name), *got = slurp(path, NULL);
+        char *path = pv_test_fmt("%s/%s", dir, name), *got = slurp(path, NULL);
 
         if (!want)
                 ck_assert_msg(!got, "%s exists, holding \"%s\"", name, got);
@@ -127,12 +115,12 @@ static int put(struct logfile *lf, const char *text) {
 }
 
 static char *rec(const char *text) {
-        return fmt(TS " stdout: %s\n", text);
+        return pv_test_fmt(TS " stdout: %s\n", text);
 }
 
 START_TEST(test_record_format) {
         struct logfile *lf = open_log("svc", 0, 0);
-        char *want = fmt("%s/svc.log", dir);
+        char *want = pv_test_fmt("%s/svc.log", dir);
 
         ck_assert_str_eq(logfile_path(lf), want);
         ck_assert_int_eq(logfile_write(lf, T, "stdout", "hello world", 11), 0);
@@ -188,7 +176,7 @@ static char *repeat(char c, size_t n) {
  * `pieces` (NULL-terminated, freed here); every line at most LOGFILE_LINE_MAX bytes. */
 static void check_split(const char *text, size_t len, char **pieces) {
         struct logfile *lf = open_log("split", 0, 0);
-        char *path = fmt("%s/split.log", dir), *got;
+        char *path = pv_test_fmt("%s/split.log", dir), *got;
         size_t want_len = 0, at = 0;
 
         ck_assert_int_eq(logfile_write(lf, T, "stdout", text, len), 0);
@@ -218,7 +206,7 @@ static void check_split(const char *text, size_t len, char **pieces) {
 
 /* n bytes of s, then the continuation mark. */
 static char *cut(const char *s, size_t n) {
-        return fmt("%.*s%s", (int)n, s, CONT);
+        return pv_test_fmt("%.*s%s", (int)n, s, CONT);
 }
 
 START_TEST(test_long_line_boundary) {
@@ -230,19 +218,19 @@ START_TEST(test_long_line_boundary) {
         /* One byte more: a first record ending in the mark, as full as the limit allows. */
         check_split(a, ROOM + 1, (char *[]){ cut(a, ROOM - CONT_LEN), strdup("aaaaa"), NULL });
         /* A trailing \r does not count: it is dropped first. */
-        s = fmt("%s\r", a + 1);
+        s = pv_test_fmt("%s\r", a + 1);
         check_split(s, ROOM + 1, (char *[]){ strdup(a + 1), NULL });
         free(s);
 
         /* An escape is never cut: "\x01" takes 4 bytes of room. */
-        s = fmt("%.*s\x01", (int)(ROOM - 4), a);
-        check_split(s, ROOM - 3, (char *[]){ fmt("%.*s\\x01", (int)(ROOM - 4), a), NULL });
+        s = pv_test_fmt("%.*s\x01", (int)(ROOM - 4), a);
+        check_split(s, ROOM - 3, (char *[]){ pv_test_fmt("%.*s\\x01", (int)(ROOM - 4), a), NULL });
         free(s);
-        s = fmt("%.*s\x01", (int)(ROOM - 1), a);
+        s = pv_test_fmt("%.*s\x01", (int)(ROOM - 1), a);
         check_split(s, ROOM, (char *[]){ cut(a, ROOM - CONT_LEN), strdup("aaa\\x01"), NULL });
         free(s);
         /* The cut after ROOM-5 'a's would fall inside "\x01": it moves before it. */
-        s = fmt("%.*s\x01zzzzzz", (int)(ROOM - 5), a);
+        s = pv_test_fmt("%.*s\x01zzzzzz", (int)(ROOM - 5), a);
         check_split(s, ROOM + 2, (char *[]){ cut(a, ROOM - 5), strdup("\\x01zzzzzz"), NULL });
         free(s);
 
@@ -261,12 +249,12 @@ START_TEST(test_long_line_boundary) {
         free(s);
 
         /* Nor is a UTF-8 sequence: "é" would straddle the cut. */
-        s = fmt("%.*s\xc3\xa9" "bcdef", (int)(ROOM - CONT_LEN - 1), a);
+        s = pv_test_fmt("%.*s\xc3\xa9" "bcdef", (int)(ROOM - CONT_LEN - 1), a);
         check_split(s, strlen(s), (char *[]){ cut(a, ROOM - CONT_LEN - 1), strdup("\xc3\xa9" "bcdef"), NULL });
         free(s);
         /* A 4-byte sequence cut after its first, second or third byte. */
         for (int k = 1; k <= 3; k++) {
-                s = fmt("%.*s\xf0\x9f\x98\x80tail", (int)(ROOM - CONT_LEN - k), a);
+                s = pv_test_fmt("%.*s\xf0\x9f\x98\x80tail", (int)(ROOM - CONT_LEN - k), a);
                 check_split(s, strlen(s),
                             (char *[]){ cut(a, ROOM - CONT_LEN - k), strdup("\xf0\x9f\x98\x80tail"), NULL });
                 free(s);
@@ -303,7 +291,7 @@ END_TEST
 
 START_TEST(test_long_line_many_records) {
         size_t len = 100000, at = 0, n_records = 0, got_len = 0;
-        char *text = malloc(len), *path = fmt("%s/big.log", dir), *got, *joined = malloc(len + 1);
+        char *text = malloc(len), *path = pv_test_fmt("%s/big.log", dir), *got, *joined = malloc(len + 1);
         struct logfile *lf = open_log("big", 0, 0);
         size_t joined_len = 0;
 
@@ -375,7 +363,7 @@ static char *recs(int from, int to) {
         char *s = strdup("");
 
         for (int i = from; i <= to; i++) {
-                char *r = rec(nth(i)), *t = fmt("%s%s", s, r);
+                char *r = rec(nth(i)), *t = pv_test_fmt("%s%s", s, r);
                 free(r);
                 free(s);
                 s = t;
@@ -431,7 +419,7 @@ END_TEST
 START_TEST(test_batching) {
         struct logfile *lf = open_log("svc", 2 * R, 3);
         struct stat st;
-        char *path = fmt("%s/svc.log", dir);
+        char *path = pv_test_fmt("%s/svc.log", dir);
 
         logfile_begin(lf);
         ck_assert_int_eq(put(lf, nth(1)), 0);
@@ -460,7 +448,7 @@ START_TEST(test_batching) {
                 ck_assert_int_eq(put(lf, nth(i % 1000)), 0);
         logfile_close(lf); /* closing ends the batch */
         {
-                char *a = recs(1, 999), *b = recs(0, 999), *c = recs(0, 0), *want = fmt("%s%s%s", a, b, c);
+                char *a = recs(1, 999), *b = recs(0, 999), *c = recs(0, 0), *want = pv_test_fmt("%s%s%s", a, b, c);
                 assert_file("svc.log", want);
                 free(a);
                 free(b);
@@ -489,7 +477,7 @@ static void check_keep(unsigned keep) {
         logfile_close(lf);
         assert_file("svc.log", recs(6, 6));
         for (unsigned i = 1; i <= keep + 1; i++) {
-                char *name = fmt("svc.log.%u", i);
+                char *name = pv_test_fmt("svc.log.%u", i);
                 assert_file(name, i <= keep ? recs(6 - (int)i, 6 - (int)i) : NULL);
                 free(name);
         }
@@ -557,7 +545,7 @@ static int fd_flags_of(const char *path) {
 }
 
 START_TEST(test_open_creates_directory) {
-        char *sub = fmt("%s/a/b/c", dir), *path = fmt("%s/svc.log", sub);
+        char *sub = pv_test_fmt("%s/a/b/c", dir), *path = pv_test_fmt("%s/svc.log", sub);
         struct logfile *lf = NULL;
         char *error = NULL;
         struct stat st;
@@ -592,7 +580,7 @@ static void regain_access(void) {
 }
 
 START_TEST(test_open_errors) {
-        char *sub = fmt("%s/sub/deeper", dir), *want, *error = NULL, *file = fmt("%s/file", dir);
+        char *sub = pv_test_fmt("%s/sub/deeper", dir), *want, *error = NULL, *file = pv_test_fmt("%s/file", dir);
         struct logfile *lf = NULL;
         int r1, r2;
         char *e1 = NULL, *e2 = NULL;
@@ -602,21 +590,21 @@ START_TEST(test_open_errors) {
         r2 = logfile_open(sub, "svc", 0, 0, &lf, &e2);
         regain_access();
         ck_assert_int_eq(r1, -EACCES);
-        want = fmt("cannot open log file %s/svc.log: Permission denied", dir);
+        want = pv_test_fmt("cannot open log file %s/svc.log: Permission denied", dir);
         ck_assert_str_eq(e1, want);
         free(want);
         ck_assert_int_eq(r2, -EACCES);
-        want = fmt("cannot create log directory %s: Permission denied", sub);
+        want = pv_test_fmt("cannot create log directory %s: Permission denied", sub);
         ck_assert_str_eq(e2, want);
         free(want);
         ck_assert_ptr_null(lf);
 
         /* Not a regular file: a FIFO must not hang the daemon in open(). */
-        want = fmt("%s/fifo.log", dir);
+        want = pv_test_fmt("%s/fifo.log", dir);
         ck_assert_int_eq(mkfifo(want, 0600), 0);
         ck_assert_int_eq(logfile_open(dir, "fifo", 0, 0, &lf, &error), -ENXIO);
         free(want);
-        want = fmt("cannot open log file %s/fifo.log: not a regular file", dir);
+        want = pv_test_fmt("cannot open log file %s/fifo.log: not a regular file", dir);
         ck_assert_str_eq(error, want);
         free(want);
         free(error);
@@ -626,7 +614,7 @@ START_TEST(test_open_errors) {
         /* A file where the directory should be. */
         pv_test_write_file(file, "", 0644);
         ck_assert_int_eq(logfile_open(file, "svc", 0, 0, &lf, &error), -ENOTDIR);
-        want = fmt("cannot open log file %s/svc.log: Not a directory", file);
+        want = pv_test_fmt("cannot open log file %s/svc.log: Not a directory", file);
         ck_assert_str_eq(error, want);
         free(want);
         free(error);
@@ -665,7 +653,7 @@ END_TEST
 
 START_TEST(test_rotation_shift_blocked) {
         struct logfile *lf = open_log("svc", R, 2);
-        char *d2 = fmt("%s/svc.log.2", dir), *x = fmt("%s/x", d2);
+        char *d2 = pv_test_fmt("%s/svc.log.2", dir), *x = pv_test_fmt("%s/x", d2);
 
         ck_assert_int_eq(put(lf, nth(1)), 0);
         ck_assert_int_eq(put(lf, nth(2)), 0);

@@ -35,18 +35,6 @@ static void teardown(void) {
         free(path);
 }
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...) {
-        va_list ap;
-        char *s;
-        int n;
-
-        va_start(ap, f);
-        n = vasprintf(&s, f, ap);
-        va_end(ap);
-        ck_assert_int_ge(n, 0);
-        return s;
-}
 
 /* What logs_tail(p, n) prints (a NUL-free file assumed). */
 static char *tail(const char *p, unsigned n, int *r) {
@@ -91,7 +79,7 @@ START_TEST(test_tail_lines) {
 END_TEST
 
 START_TEST(test_tail_takes_rotated_file) {
-        char *p1 = fmt("%s.1", path), *p2 = fmt("%s.2", path);
+        char *p1 = pv_test_fmt("%s.1", path), *p2 = pv_test_fmt("%s.2", path);
 
         pv_test_write_file(p2, "never\n", 0644);
         pv_test_write_file(p1, "o1\no2\no3\no4\n", 0644);
@@ -271,7 +259,7 @@ static void run_follow(const struct follow_case *c) {
         logfile_close(lf);
         if (c->stale)
                 for (int i = 1; i <= 2; i++) {
-                        char *p_i = fmt("%s.%d", path, i);
+                        char *p_i = pv_test_fmt("%s.%d", path, i);
                         struct timespec old[2] = { { 1600000000, 0 }, { 1600000000, 0 } };
 
                         pv_test_write_file(p_i, "stale\n", 0640);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,18 @@ char *pv_test_mkdtemp(void) {
         ck_assert_int_ne(asprintf(&path, "%s/pvtest.XXXXXX", tmp && *tmp ? tmp : "/tmp"), -1);
         ck_assert_msg(mkdtemp(path), "mkdtemp %s: %s", path, strerror(errno));
         return path;
+}
+
+char *pv_test_fmt(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        ck_assert_int_ge(n, 0);
+        return s;
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {

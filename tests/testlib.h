@@ -34,5 +34,7 @@ char *pv_test_read_all(int fd);
 /* A fresh directory under $TMPDIR (or /tmp); remove it with pv_test_rmtree(). */
 char *pv_test_mkdtemp(void);
 void pv_test_rmtree(const char *path);
+/* A malloc'd formatted string; fails the test on error. */
+char *pv_test_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Creates path with the text and mode; fails the test on error. */
 void pv_test_write_file(const char *path, const char *text, int mode);
