@@ -28,7 +28,7 @@ static void on_event(struct loop_event *ev, int res) {
         r->calls++;
         r->res = res;
         r->when = now_usec(CLOCK_MONOTONIC);
-        r->si = ev->si;
+        r->si = *loop_child_info(r->loop);
         if (r->calls >= r->quit_after)
                 loop_quit(r->loop);
 }

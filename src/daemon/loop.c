@@ -63,6 +63,7 @@ struct loop {
         uint32_t n_timers;    /* epoll: armed timers */
 
         struct loop_stats stats;
+        siginfo_t child_info; /* of the child event being dispatched */
 };
 
 #define TIMERFD_TAG UINT64_MAX
@@ -300,18 +301,18 @@ static void dispatch(struct loop *l, uint32_t idx, int res) {
                 break;
         case KIND_CHILD_WAITID:
                 if (res >= 0) {
-                        ev->si = s->si;
+                        l->child_info = s->si;
                         res = 0;
                 }
                 break;
         case KIND_CHILD_POLL:
                 if (res >= 0) {
-                        memset(&ev->si, 0, sizeof(ev->si));
+                        memset(&l->child_info, 0, sizeof(l->child_info));
                         do
-                                res = RET_NERRNO(waitid((idtype_t)P_PIDFD, (id_t)s->fd, &ev->si,
+                                res = RET_NERRNO(waitid((idtype_t)P_PIDFD, (id_t)s->fd, &l->child_info,
                                                         WEXITED | WNOHANG));
                         while (res == -EINTR);
-                        if (res == 0 && ev->si.si_pid == 0) {
+                        if (res == 0 && l->child_info.si_pid == 0) {
                                 /* Spurious: not exited after all.  Poll again. */
                                 int fd = s->fd;
                                 slot_release(l, idx);
@@ -501,6 +502,10 @@ const char *loop_backend_name(const struct loop *l) {
         if (l->backend == LOOP_EPOLL)
                 return "epoll";
         return l->has_waitid ? "io_uring (waitid)" : "io_uring (poll+waitid)";
+}
+
+const siginfo_t *loop_child_info(const struct loop *l) {
+        return &l->child_info;
 }
 
 void loop_get_stats(const struct loop *l, struct loop_stats *ret) {

@@ -7,7 +7,7 @@
  * handler runs once per arm and the owner re-arms if it wants more.  Three kinds:
  *   - poll:  fd readiness (POLLIN/POLLOUT); the handler gets the revents mask;
  *   - child: a pidfd's exit; the loop reaps the child and the handler finds the
- *            siginfo in ev->si (IORING_OP_WAITID where the kernel has it, else a poll
+ *            siginfo from loop_child_info() (IORING_OP_WAITID where the kernel has it, else a poll
  *            of the pidfd followed by waitid(P_PIDFD, WNOHANG));
  *   - timer: a CLOCK_MONOTONIC deadline (IORING_OP_TIMEOUT with IORING_TIMEOUT_ABS;
  *            one timerfd on the epoll backend).
@@ -29,14 +29,13 @@
 struct loop;
 struct loop_event;
 
-/* res: revents (poll), 0 (child exited and reaped; see ev->si), 0 (timer fired), or a
+/* res: revents (poll), 0 (child exited and reaped; see loop_child_info()), 0 (timer fired), or a
  * negative errno when the request itself failed. */
 typedef void (*loop_handler_t)(struct loop_event *ev, int res);
 
 struct loop_event {
         loop_handler_t handler;
         void *data;     /* the owner */
-        siginfo_t si;   /* child: how it ended */
         /* private */
         uint32_t slot;  /* 0: not armed */
 };
@@ -63,6 +62,9 @@ static inline bool loop_event_armed(const struct loop_event *ev) {
 
 int loop_poll(struct loop *l, struct loop_event *ev, int fd, uint32_t events);
 int loop_child(struct loop *l, struct loop_event *ev, int pidfd);
+/* In a child event's handler: how the child ended.  Not kept in every event (a service has
+ * seven of them and one child watch); valid until the handler returns. */
+const siginfo_t *loop_child_info(const struct loop *l);
 /* deadline_monotonic must be > 0; a deadline in the past fires on the next turn. */
 int loop_timer(struct loop *l, struct loop_event *ev, usec_t deadline_monotonic);
 /* Cancels an armed event (no-op when it is not armed). */

@@ -1142,13 +1142,14 @@ static void on_child(struct loop_event *ev, int res) {
                           (int)s->proc.pid, strerror(-res));
                 pv_process_wait(&s->proc, 0, &ex, NULL);
         } else {
-                ex.pid = ev->si.si_pid;
-                if (ev->si.si_code == CLD_EXITED)
-                        ex.status = ev->si.si_status;
+                const siginfo_t *si = loop_child_info(s->m->loop);
+                ex.pid = si->si_pid;
+                if (si->si_code == CLD_EXITED)
+                        ex.status = si->si_status;
                 else {
                         ex.signaled = true;
-                        ex.signal = ev->si.si_status;
-                        ex.core_dumped = ev->si.si_code == CLD_DUMPED;
+                        ex.signal = si->si_status;
+                        ex.core_dumped = si->si_code == CLD_DUMPED;
                 }
         }
         /* Everything it wrote before dying belongs to this exit's record (what a
