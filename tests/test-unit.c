@@ -10,6 +10,7 @@
 
 #include "daemon/unit.h"
 #include "lib/strv.h"
+#include "lib/util.h"
 #include "testlib.h"
 
 #define SEC USEC_PER_SEC
@@ -1055,8 +1056,8 @@ START_TEST(test_key_warning) {
 END_TEST
 
 START_TEST(test_unknown_sections) {
-        struct unit_config *u = load_ok("[Socket]\n"
-                                        "ListenStream=80\n"
+        struct unit_config *u = load_ok("[Path]\n"
+                                        "PathExists=/x\n"
                                         "Bogus\n"
                                         "[X-Mine]\n"
                                         "Whatever=1\n"
@@ -1064,11 +1065,273 @@ START_TEST(test_unknown_sections) {
                                         "ExecStart=/bin/true\n"
                                         "[Timer]\n"
                                         "OnCalendar=daily\n",
-                                        "W web.service:1: Unknown section [Socket], ignoring\n"
+                                        "W web.service:1: Unknown section [Path], ignoring\n"
                                         "W web.service:8: Unknown section [Timer], ignoring\n");
 
         ck_assert_str_eq(u->exec_start[0].path, "/bin/true");
         unit_config_free(u);
+}
+END_TEST
+
+
+/* ---- sockets ---- */
+
+static const char *fmt_addr(const struct socket_address *a) {
+        static char buf[256];
+        return socket_address_format(a, buf, sizeof(buf));
+}
+
+START_TEST(test_socket_address_forms) {
+        static const struct {
+                const char *in;
+                int family;
+                const char *out;
+                bool port_only;
+        } ok[] = {
+                { "8080", AF_INET6, "[::]:8080", true },
+                { "1", AF_INET6, "[::]:1", true },
+                { "65535", AF_INET6, "[::]:65535", true },
+                { "127.0.0.1:8080", AF_INET, "127.0.0.1:8080", false },
+                { "0.0.0.0:80", AF_INET, "0.0.0.0:80", false },
+                { "[::1]:8080", AF_INET6, "[::1]:8080", false },
+                { "[::]:443", AF_INET6, "[::]:443", false },
+                { "[fe80::1%1]:80", AF_INET6, "[fe80::1%1]:80", false },
+                { "[fe80::1%lo]:80", AF_INET6, "[fe80::1%1]:80", false },
+                { "/run/x.sock", AF_UNIX, "/run/x.sock", false },
+                { "@abstract", AF_UNIX, "@abstract", false },
+        };
+        static const struct {
+                const char *in, *why;
+        } bad[] = {
+                { "", "empty address" },
+                { "0", "invalid port (expected 1..65535)" },
+                { "65536", "invalid port (expected 1..65535)" },
+                { "127.0.0.1:0", "invalid port (expected 1..65535)" },
+                { "127.0.0.1:", "invalid port (expected 1..65535)" },
+                { "127.0.0.1:80x", "invalid port (expected 1..65535)" },
+                { "256.0.0.1:80", "invalid IPv4 address" },
+                { "localhost:80", "invalid IPv4 address" },
+                { "::1:80", "an IPv6 address needs brackets: [IPV6]:PORT" },
+                { "[::1]80", "expected [IPv6]:PORT" },
+                { "[::1", "expected [IPv6]:PORT" },
+                { "[::g]:80", "invalid IPv6 address" },
+                { "[fe80::1%nosuchif0]:80", "unknown network interface after %" },
+                { "[::1]:99999", "invalid port (expected 1..65535)" },
+                { "@", "empty abstract socket name" },
+                { "example", "expected PORT, IPV4:PORT, [IPV6]:PORT, /PATH or @NAME" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                struct socket_address a;
+                const char *why = "untouched";
+
+                ck_assert_msg(socket_address_parse(ok[i].in, SOCK_STREAM, &a, &why) == 0, "%s: %s",
+                              ok[i].in, why);
+                ck_assert_int_eq(a.sockaddr.sa.sa_family, ok[i].family);
+                ck_assert_str_eq(fmt_addr(&a), ok[i].out);
+                ck_assert_int_eq(a.port_only, ok[i].port_only);
+                ck_assert_int_eq(a.type, SOCK_STREAM);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct socket_address a = { .type = 1234 };
+                const char *why = NULL;
+
+                ck_assert_msg(socket_address_parse(bad[i].in, SOCK_DGRAM, &a, &why) == -EINVAL, "%s",
+                              bad[i].in);
+                ck_assert_ptr_nonnull(why);
+                ck_assert_str_eq(why, bad[i].why);
+                ck_assert_int_eq(a.type, 1234); /* untouched */
+        }
+}
+END_TEST
+
+START_TEST(test_socket_address_unix_lengths) {
+        char path[120];
+        struct socket_address a;
+        const char *why;
+
+        /* sun_path is 108 bytes: a path of 107 fits with its NUL, 108 does not. */
+        memset(path, 'a', sizeof(path));
+        path[0] = '/';
+        path[107] = 0;
+        ck_assert_int_eq(socket_address_parse(path, SOCK_STREAM, &a, &why), 0);
+        ck_assert_uint_eq(a.len, offsetof(struct sockaddr_un, sun_path) + 108);
+        path[107] = 'a';
+        path[108] = 0;
+        ck_assert_int_eq(socket_address_parse(path, SOCK_STREAM, &a, &why), -EINVAL);
+        ck_assert_str_eq(why, "unix socket path too long (at most 107 bytes)");
+        /* An abstract name has no NUL: 107 bytes after '@' fit, and the length counts
+         * exactly the name (a trailing NUL would be part of the name). */
+        path[0] = '@';
+        ck_assert_int_eq(socket_address_parse(path, SOCK_SEQPACKET, &a, &why), 0);
+        ck_assert_uint_eq(a.len, offsetof(struct sockaddr_un, sun_path) + 108);
+        ck_assert_int_eq(a.sockaddr.un.sun_path[0], 0);
+        path[108] = 'a';
+        path[109] = 0;
+        ck_assert_int_eq(socket_address_parse(path, SOCK_STREAM, &a, &why), -EINVAL);
+        ck_assert_int_eq(socket_address_parse("@x", SOCK_STREAM, &a, &why), 0);
+        ck_assert_uint_eq(a.len, offsetof(struct sockaddr_un, sun_path) + 2);
+        ck_assert_int_eq(socket_address_parse("/x", 99, &a, &why), -EINVAL);
+        ck_assert_str_eq(why, "unknown socket type");
+}
+END_TEST
+
+START_TEST(test_socket_section) {
+        struct unit_config *u = load_ok("[Service]\n"
+                                        "ExecStart=/bin/true\n"
+                                        "FileDescriptorStoreMax=4\n"
+                                        "[Socket]\n"
+                                        "ListenStream=8080\n"
+                                        "ListenStream=[::1]:81\n"
+                                        "ListenDatagram=127.0.0.1:53\n"
+                                        "ListenSequentialPacket=@seq\n"
+                                        "ListenStream=/run/%n.sock\n"
+                                        "Backlog=17\n"
+                                        "ReusePort=yes\n"
+                                        "FreeBind=true\n"
+                                        "NonBlocking=on\n"
+                                        "BindIPv6Only=ipv6-only\n"
+                                        "SocketMode=0600\n"
+                                        "DirectoryMode=0700\n"
+                                        "SocketUser=nobody\n"
+                                        "SocketGroup=nogroup\n"
+                                        "Accept=no\n",
+                                        "");
+
+        ck_assert_uint_eq(u->n_listen, 5);
+        ck_assert_int_eq(u->listen[0].addr.type, SOCK_STREAM);
+        ck_assert_int_eq(u->listen[1].addr.type, SOCK_STREAM);
+        ck_assert_int_eq(u->listen[2].addr.type, SOCK_DGRAM);
+        ck_assert_int_eq(u->listen[3].addr.type, SOCK_SEQPACKET);
+        ck_assert_str_eq(u->listen[4].text, "/run/web.service.sock");
+        ck_assert_str_eq(fmt_addr(&u->listen[1].addr), "[::1]:81");
+        ck_assert_uint_eq(u->listen[0].line, 5);
+        ck_assert_uint_eq(u->listen[4].line, 9);
+        ck_assert_str_eq(u->socket_file, "web.service");
+        ck_assert_uint_eq(u->backlog, 17);
+        ck_assert(u->reuse_port && u->free_bind && u->non_blocking);
+        ck_assert_int_eq(u->bind_ipv6_only, 1);
+        ck_assert_uint_eq(u->socket_mode, 0600);
+        ck_assert_uint_eq(u->directory_mode, 0700);
+        ck_assert_str_eq(u->socket_user, "nobody");
+        ck_assert_str_eq(u->socket_group, "nogroup");
+        ck_assert_str_eq(u->fd_name, "web.socket"); /* systemd's default: the socket unit's name */
+        ck_assert_uint_eq(u->fd_store_max, 4);
+        unit_config_free(u);
+
+        /* Defaults, an empty value resetting the list, and FileDescriptorName=. */
+        u = load_ok("[Service]\nExecStart=/bin/true\n[Socket]\nListenStream=1\nListenStream=\n"
+                    "ListenStream=2\nFileDescriptorName=http\n",
+                    "");
+        ck_assert_uint_eq(u->n_listen, 1);
+        ck_assert_str_eq(fmt_addr(&u->listen[0].addr), "[::]:2");
+        ck_assert_uint_eq(u->backlog, SOMAXCONN);
+        ck_assert(!u->reuse_port && !u->free_bind && !u->non_blocking);
+        ck_assert_int_eq(u->bind_ipv6_only, -1);
+        ck_assert_uint_eq(u->socket_mode, 0666);
+        ck_assert_uint_eq(u->directory_mode, 0755);
+        ck_assert_str_eq(u->fd_name, "http");
+        ck_assert_uint_eq(u->fd_store_max, 0);
+        unit_config_free(u);
+
+        /* No sockets at all: nothing, and no name made up. */
+        u = load_ok("[Service]\nExecStart=/bin/true\n", "");
+        ck_assert_uint_eq(u->n_listen, 0);
+        ck_assert_ptr_null(u->fd_name);
+        ck_assert_ptr_null(u->socket_file);
+        unit_config_free(u);
+}
+END_TEST
+
+START_TEST(test_socket_errors) {
+        load_fails("[Service]\nExecStart=/bin/true\n[Socket]\nListenStream=99999\n",
+                   "E web.service:4: ListenStream=: invalid value \"99999\" (invalid port (expected 1..65535))\n");
+        load_fails("[Service]\nExecStart=/bin/true\n[Socket]\nListenDatagram=::1:53\n",
+                   "E web.service:4: ListenDatagram=: invalid value \"::1:53\" (an IPv6 address needs brackets: [IPV6]:PORT)\n");
+        load_fails("[Service]\nExecStart=/bin/true\n[Socket]\nListenStream=80\nAccept=yes\n",
+                   "E web.service:5: Accept=: invalid value \"yes\" (Accept=yes, a service instance "
+                   "per connection, is not supported: the service gets the listening socket (Accept=no))\n");
+        load_fails("[Service]\nExecStart=/bin/true\n[Socket]\nListenStream=80\nSocketMode=0999\n",
+                   "E web.service:5: SocketMode=: invalid value \"0999\" (expected an octal mode such as 0660)\n");
+        load_fails("[Service]\nExecStart=/bin/true\n[Socket]\nListenStream=80\nFileDescriptorName=a:b\n",
+                   "E web.service:5: FileDescriptorName=: invalid value \"a:b\" (expected printable ASCII without spaces or ':')\n");
+        load_fails("[Service]\nExecStart=/bin/true\n[Socket]\nListenStream=80\nBindIPv6Only=maybe\n",
+                   "E web.service:5: BindIPv6Only=: invalid value \"maybe\" (expected default, both or ipv6-only)\n");
+        load_fails("[Service]\nExecStart=/bin/true\n[Socket]\nListenFIFO=/run/f\n",
+                   "E web.service:4: ListenFIFO= is not supported (pidvisor's sockets are the "
+                   "Listen{Stream,Datagram,SequentialPacket}= kinds)\n");
+        load_fails("[Service]\nExecStart=/bin/true\n[Socket]\nListenStream=80\nBacklog=-1\n",
+                   "E web.service:5: Backlog=: invalid value \"-1\" (expected a whole number from 0 to 4294967295)\n");
+        /* Settings without a listener: a warning, not silence. */
+        unit_config_free(load_ok("[Service]\nExecStart=/bin/true\n[Socket]\nBacklog=5\n",
+                                 "W web.service: [Socket] settings without ListenStream=, "
+                                 "ListenDatagram= or ListenSequentialPacket= have no effect\n"));
+}
+END_TEST
+
+static int load_pair(const char *service, const char *socket, struct unit_config **u, char **diags) {
+        struct diagnostics d = { 0 };
+        int r = unit_load_strings("web.service", service, strlen(service), "web.socket", socket,
+                                  strlen(socket), u, &d);
+
+        *diags = diag_str(&d);
+        diagnostics_done(&d);
+        return r;
+}
+
+START_TEST(test_socket_file) {
+        struct unit_config *u = NULL, *v = NULL;
+        char *diags;
+
+        ck_assert_int_eq(load_pair("[Service]\nExecStart=/bin/true\n",
+                                   "[Unit]\nDescription=web socket\nAfter=x.service\n"
+                                   "[Socket]\nListenStream=127.0.0.1:8080\nBacklog=9\n"
+                                   "[Install]\nWantedBy=sockets.target\n",
+                                   &u, &diags),
+                         0);
+        ck_assert_str_eq(diags, "W web.socket:3: After= in the [Unit] section of a .socket file has "
+                                "no effect in pidvisor (put it in the .service file), ignoring\n");
+        free(diags);
+        ck_assert_uint_eq(u->n_listen, 1);
+        ck_assert_uint_eq(u->listen[0].line, 5);
+        ck_assert_str_eq(u->socket_file, "web.socket");
+        ck_assert_uint_eq(u->backlog, 9);
+        ck_assert_str_eq(u->fd_name, "web.socket");
+        ck_assert_ptr_null(u->description); /* the socket's Description= is not the service's */
+
+        /* The .socket file's bytes are part of the hash: editing it is a change. */
+        ck_assert_int_eq(load_pair("[Service]\nExecStart=/bin/true\n",
+                                   "[Socket]\nListenStream=127.0.0.1:8081\n", &v, &diags),
+                         0);
+        free(diags);
+        ck_assert(u->hash != v->hash);
+        unit_config_free(u);
+        unit_config_free(v);
+
+        /* Service-only keys are not accepted in the .socket file. */
+        u = NULL;
+        ck_assert_int_eq(load_pair("[Service]\nExecStart=/bin/true\n",
+                                   "[Socket]\nListenStream=80\n[Service]\nUser=x\n", &u, &diags),
+                         0);
+        ck_assert_str_eq(diags, "W web.socket:3: Unknown section [Service], ignoring\n");
+        free(diags);
+        unit_config_free(u);
+
+        /* Sockets in both files: which would win is anyone's guess, so neither does. */
+        u = NULL;
+        ck_assert_int_eq(load_pair("[Service]\nExecStart=/bin/true\n[Socket]\nListenStream=80\n",
+                                   "[Socket]\nListenStream=81\n", &u, &diags),
+                         -EINVAL);
+        ck_assert_ptr_null(u);
+        ck_assert_str_eq(diags, "E web.socket: web.service has a [Socket] section already: define "
+                                "the sockets in one of the two files\n");
+        free(diags);
+
+        /* Errors in the .socket file name it. */
+        ck_assert_int_eq(load_pair("[Service]\nExecStart=/bin/true\n",
+                                   "[Socket]\n\nListenStream=[::1]\n", &u, &diags),
+                         -EINVAL);
+        ck_assert_str_eq(diags, "E web.socket:3: ListenStream=: invalid value \"[::1]\" (expected [IPv6]:PORT)\n");
+        free(diags);
 }
 END_TEST
 
@@ -1477,6 +1740,14 @@ int main(void) {
         tcase_add_loop_test(tc, test_key_warning, 0,
                             (int)(sizeof(key_warnings) / sizeof(key_warnings[0])));
         tcase_add_test(tc, test_unknown_sections);
+        pv_test_add(s, tc, NULL);
+
+        tc = pv_test_case("sockets");
+        tcase_add_test(tc, test_socket_address_forms);
+        tcase_add_test(tc, test_socket_address_unix_lengths);
+        tcase_add_test(tc, test_socket_section);
+        tcase_add_test(tc, test_socket_errors);
+        tcase_add_test(tc, test_socket_file);
         pv_test_add(s, tc, NULL);
 
         tc = pv_test_case("syntax");

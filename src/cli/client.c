@@ -190,6 +190,21 @@ static void print_detail(json_t *s) {
         if (json_is_string(json_object_get(s, "load_error")))
                 printf("  error:      %s\n", str_or(s, "load_error", ""));
         printf("  kill scope: %s\n", str_or(s, "kill_scope", "-"));
+        {
+                json_t *l = json_object_get(s, "listen"), *e;
+                size_t k;
+                json_array_foreach(l, k, e)
+                        printf("  %s %-9s %s (%s)%s\n", k == 0 ? "listen:  " : "         ",
+                               str_or(e, "type", "?"), str_or(e, "address", "?"), str_or(e, "name", "?"),
+                               json_is_false(json_object_get(e, "open")) ? ", not bound" : "");
+                l = json_object_get(s, "fd_store");
+                if (json_is_array(l)) {
+                        printf("  fd store:   %zu", json_array_size(l));
+                        json_array_foreach(l, k, e)
+                                printf("%s%s", k == 0 ? " (" : ", ", json_string_value(e));
+                        printf("%s\n", json_array_size(l) ? ")" : "");
+                }
+        }
         if (json_is_string(json_object_get(s, "log_file"))) {
                 json_int_t dropped = json_integer_value(json_object_get(s, "log_dropped_bytes"));
                 printf("  log file:   %s", str_or(s, "log_file", "-"));

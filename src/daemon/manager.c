@@ -21,6 +21,7 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "listen.h"
 #include "notify.h"
 
 /* --- units --------------------------------------------------------------------------- */
@@ -94,6 +95,18 @@ static void load_unit(const char *path, struct unit_config **cfg, char **error) 
         if (!*cfg && !*error)
                 *error = strdup("the unit file could not be loaded");
         diagnostics_done(&d);
+}
+
+/* Binds the sockets of a unit that has just been loaded (or whose file changed while it
+ * was down): a unit whose sockets cannot be had is failed, the others go on. */
+static void bind_sockets(struct service *s) {
+        char why[768];
+
+        if (service_sockets_sync(s, why, sizeof(why)) < 0) {
+                log_error("%s: %s", s->name, why);
+                service_set_state(s, SERVICE_FAILED, "socket: %s", why);
+        } else if (s->state == SERVICE_FAILED && strncmp(s->reason, "socket:", 7) == 0)
+                service_set_state(s, SERVICE_INACTIVE, "sockets bound");
 }
 
 static struct service *add_service(struct manager *m, const char *name) {
@@ -186,6 +199,8 @@ int manager_reload(struct manager *m, bool restart_changed, json_t **report) {
                         s->load_error = TAKE_PTR(error);
                         if (s->load_error)
                                 service_set_state(s, SERVICE_FAILED, "invalid unit file");
+                        else
+                                bind_sockets(s);
                         json_array_append_new(added, json_string(name));
                         continue;
                 }
@@ -205,6 +220,7 @@ int manager_reload(struct manager *m, bool restart_changed, json_t **report) {
                         json_array_append_new(changed, json_string(name));
                         if (s->state == SERVICE_FAILED)
                                 service_set_state(s, SERVICE_INACTIVE, "unit file fixed");
+                        bind_sockets(s);
                         continue;
                 }
                 if (cfg->hash == (s->next_cfg ? s->next_cfg : s->cfg)->hash) {
@@ -217,6 +233,7 @@ int manager_reload(struct manager *m, bool restart_changed, json_t **report) {
                         unit_config_free(s->next_cfg);
                         s->next_cfg = NULL;
                         s->cfg = cfg;
+                        bind_sockets(s);
                         continue;
                 }
                 unit_config_free(s->next_cfg);
@@ -337,6 +354,9 @@ static struct service *notify_attribute(struct manager *m, pid_t pid, bool *is_m
         return NULL;
 }
 
+static void notify_handle(struct manager *m, const char *buf, ssize_t n, const struct msghdr *mh,
+                          const struct ucred *cred, int *fds, size_t n_fds);
+
 static void notify_one(struct manager *m) {
         char buf[NOTIFY_BUFFER_MAX + 1];
         union {
@@ -347,10 +367,8 @@ static void notify_one(struct manager *m) {
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
                              .msg_controllen = sizeof(control) };
         struct ucred *cred = NULL;
-        struct notify_msg msg;
-        struct service *s;
-        bool is_main, is_control;
-        const char *why;
+        int *fds = NULL;
+        size_t n_fds = 0;
         ssize_t n;
 
         for (;;) {
@@ -360,26 +378,44 @@ static void notify_one(struct manager *m) {
         }
         if (n < 0)
                 return;
-        /* Received descriptors: the fd store is not implemented yet, and BARRIER=1 only
-         * needs its fd closed.  Close them all, whatever happens to the message. */
+        /* Received descriptors go to the fd store (FDSTORE=1) or are closed, whatever
+         * happens to the message (BARRIER=1 only needs its fd closed). */
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
                 if (c->cmsg_level != SOL_SOCKET)
                         continue;
                 if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
                         cred = (struct ucred *)CMSG_DATA(c);
                 else if (c->cmsg_type == SCM_RIGHTS) {
-                        int *fds = (int *)CMSG_DATA(c);
-                        size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        for (size_t i = 0; i < nfds; i++)
-                                close(fds[i]);
+                        int *f = (int *)CMSG_DATA(c);
+                        size_t nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        if (!fds) {
+                                fds = f;
+                                n_fds = nf;
+                        } else /* a second array: not something sd_notify sends */
+                                for (size_t i = 0; i < nf; i++)
+                                        close(f[i]);
                 }
         }
-        if ((mh.msg_flags & MSG_CTRUNC) || !cred || cred->pid <= 0) {
+        notify_handle(m, buf, n, &mh, cred, fds, n_fds);
+        for (size_t i = 0; i < n_fds; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+}
+
+/* One received datagram; descriptors it keeps are set to -1 in fds. */
+static void notify_handle(struct manager *m, const char *buf, ssize_t n, const struct msghdr *mh,
+                          const struct ucred *cred, int *fds, size_t n_fds) {
+        struct notify_msg msg;
+        struct service *s;
+        bool is_main, is_control;
+        const char *why;
+
+        if ((mh->msg_flags & MSG_CTRUNC) || !cred || cred->pid <= 0) {
                 m->notify_ignored++;
                 log_debug("sd_notify: message without credentials, ignored");
                 return;
         }
-        if ((size_t)n > NOTIFY_BUFFER_MAX || (mh.msg_flags & MSG_TRUNC)) {
+        if ((size_t)n > NOTIFY_BUFFER_MAX || (mh->msg_flags & MSG_TRUNC)) {
                 m->notify_ignored++;
                 log_warning("sd_notify: message of %zd bytes from pid %d is over %d, ignored", n,
                             (int)cred->pid, NOTIFY_BUFFER_MAX);
@@ -398,10 +434,10 @@ static void notify_one(struct manager *m) {
                             (int)cred->pid, why ? why : "out of memory");
                 return;
         }
-        if (msg.fdstore)
-                log_notice("%s: FDSTORE=1 ignored: the fd store is not implemented yet", s->name);
         if (!service_notify(s, cred->pid, is_main, is_control, &msg))
                 m->notify_ignored++;
+        else if (msg.fdstore)
+                service_fdstore_add(s, fds, n_fds, msg.fdname);
         notify_msg_done(&msg);
 }
 
@@ -515,7 +551,7 @@ static struct service *newest_active(struct manager *m) {
 void manager_check_shutdown(struct manager *m) {
         struct service *s;
 
-        if (!m->shutting_down)
+        if (!m->shutting_down || m->exiting)
                 return;
         for (size_t i = 0; i < m->n_services; i++) {
                 s = m->services[i];
@@ -530,6 +566,7 @@ void manager_check_shutdown(struct manager *m) {
                 return;
         }
         log_info("all services stopped, exiting");
+        m->exiting = true;
         loop_quit(m->loop);
 }
 

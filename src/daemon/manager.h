@@ -107,6 +107,17 @@ struct service {
         size_t history_next, history_n;
 
         int cgroup_fd;                /* its cgroup v2 directory, or -1 */
+        /* [Socket] listeners, held for the unit's life (listen.c): descriptor and the
+         * settings it was opened with, to keep it across a reload that did not change them */
+        int *listen_fds;
+        char **listen_keys;
+        size_t n_listen_fds;
+        /* The fd store (FDSTORE=1), kept across restarts, released once it is down */
+        struct stored_fd {
+                int fd;
+                char *name;
+        } *fdstore;
+        size_t n_fdstore;
         uint64_t start_seq;           /* order of the last start, for shutdown */
 
         struct waiter *waiters;
@@ -164,6 +175,7 @@ struct manager {
         size_t n_conns;
 
         bool shutting_down;
+        bool exiting;        /* all stopped, the loop told to quit */
         int exit_code;
         struct loop_event collect_ev; /* drops removed units from a handler of its own */
         size_t n_queued;              /* start jobs waiting (deps.c) */

@@ -23,6 +23,7 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "listen.h"
 #include "logfile.h"
 #include "notify.h"
 
@@ -124,6 +125,8 @@ void service_free(struct service *s) {
         logfile_close(s->log);
         pv_process_release(&s->proc);
         safe_close(s->cgroup_fd);
+        service_sockets_close(s);
+        service_fdstore_release(s);
         while (s->waiters) {
                 struct waiter *w = s->waiters;
                 s->waiters = w->next;
@@ -234,6 +237,10 @@ void service_set_state(struct service *s, enum service_state st, const char *fmt
         waiters_notify(s);
         if (s->removed && !service_is_active(s))
                 manager_schedule_collect(s->m);
+        /* The fd store lives while the service does, restarts included (a failed unit
+         * with a cooldown timer will start again too). */
+        if ((st == SERVICE_INACTIVE || st == SERVICE_FAILED) && !loop_event_armed(&s->timer_ev))
+                service_fdstore_release(s);
         if (st == SERVICE_INACTIVE || st == SERVICE_FAILED || st == SERVICE_AUTO_RESTART)
                 deps_went_down(s);
         deps_dispatch(s->m);
@@ -604,6 +611,10 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         int pipes[3] = { -1, -1, -1 }, output_fds[2] = { -EBADF, -EBADF }, r;
         int ready_pipe[2] = { -EBADF, -EBADF };
         struct pv_fd_map ready_map;
+        _cleanup_free_ int *listen_fds = NULL;
+        _cleanup_free_ char *listen_names = NULL;
+        size_t n_listen = 0;
+        bool is_main = cmd == &c->exec_start[0];
 
         if (c->user) {
                 r = pv_user_lookup(c->user, &user, &err);
@@ -616,6 +627,23 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         if (r < 0) {
                 snprintf(why, why_size, "environment: %s", env_error ? env_error : strerror(-r));
                 goto out;
+        }
+        /* Socket activation (sd_listen_fds(3)): the main process gets the sockets and the
+         * fd store at 3..; LISTEN_PID is its own pid, which pv_spawn fills in. */
+        if (is_main) {
+                r = service_listen_fds(s, &listen_fds, &n_listen, &listen_names);
+                if (r >= 0 && n_listen > 0) {
+                        _cleanup_free_ char *kv1 = NULL, *kv2 = NULL;
+                        if (asprintf(&kv1, "LISTEN_FDS=%zu", n_listen) < 0 ||
+                            asprintf(&kv2, "LISTEN_FDNAMES=%s", listen_names) < 0)
+                                r = -ENOMEM;
+                        else if (env_assign(&env, kv1) < 0 || env_assign(&env, kv2) < 0)
+                                r = -ENOMEM;
+                }
+                if (r < 0) {
+                        snprintf(why, why_size, "out of memory");
+                        goto out;
+                }
         }
         r = exec_command_expand(cmd, env, &argv);
         if (r < 0 || !argv || !argv[0]) {
@@ -697,7 +725,12 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         }
 
         /* s6 readiness: a pipe whose write end the main process gets at NotificationFD=. */
-        if (c->notification_fd >= 3 && cmd == &c->exec_start[0]) {
+        if (n_listen > 0) {
+                a.fds = listen_fds;
+                a.n_fds = n_listen;
+                a.set_listen_pid = true;
+        }
+        if (c->notification_fd >= 3 && is_main) {
                 if (pipe2(ready_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
                         r = negerrno();
                         snprintf(why, why_size, "NotificationFD=: pipe: %s", strerror(-r));
@@ -822,6 +855,8 @@ bool service_notify(struct service *s, pid_t pid, bool is_main, bool is_control,
         }
         if (msg->errno_value >= 0)
                 s->status_errno = msg->errno_value;
+        if (msg->fdstore_remove && msg->fdname)
+                service_fdstore_remove(s, msg->fdname);
         if (msg->mainpid && msg->mainpid != s->proc.pid)
                 log_notice("%s: MAINPID=%lld ignored: changing the main process is not supported yet",
                            s->name, (long long)msg->mainpid);
@@ -904,10 +939,20 @@ static void service_spawn_next(struct service *s) {
 /* A start attempt, automatic or asked for: applies a pending config, checks the start
  * limit, then runs the commands. */
 static int service_begin(struct service *s, bool automatic) {
+        char why[768];
+        int r;
+
         if (s->next_cfg) {
                 unit_config_free(s->cfg);
                 s->cfg = TAKE_PTR(s->next_cfg);
                 log_info("%s: now running the reloaded unit file", s->name);
+        }
+        /* Sockets of a reloaded unit, or a bind that failed earlier (address in use). */
+        r = service_sockets_sync(s, why, sizeof(why));
+        if (r < 0) {
+                log_error("%s: %s", s->name, why);
+                service_set_state(s, SERVICE_FAILED, "socket: %s", why);
+                return r;
         }
         if (!start_limit_admit(&s->start_limit, s->cfg, now_usec(CLOCK_MONOTONIC))) {
                 char limit[128], sec[64];
@@ -1309,6 +1354,25 @@ json_t *service_to_json(const struct service *s, bool full) {
                 if (s->log)
                         json_object_set_new(o, "log_dropped_bytes", json_integer((json_int_t)logfile_dropped(s->log)));
                 json_object_set_new(o, "kill_scope", json_string(s->cgroup_fd >= 0 ? "cgroup" : "process-group"));
+                if (c && c->n_listen > 0) {
+                        json_t *ls = json_array();
+                        for (size_t i = 0; i < c->n_listen; i++) {
+                                char addr[256];
+                                socket_address_format(&c->listen[i].addr, addr, sizeof(addr));
+                                json_array_append_new(
+                                        ls, json_pack("{s:s, s:s, s:s, s:b}", "type",
+                                                      socket_type_to_string(c->listen[i].addr.type),
+                                                      "address", addr, "name", c->fd_name,
+                                                      "open", s->n_listen_fds == c->n_listen));
+                        }
+                        json_object_set_new(o, "listen", ls);
+                }
+                if (s->n_fdstore > 0 || (c && c->fd_store_max > 0)) {
+                        json_t *names = json_array();
+                        for (size_t i = 0; i < s->n_fdstore; i++)
+                                json_array_append_new(names, json_string(s->fdstore[i].name));
+                        json_object_set_new(o, "fd_store", names);
+                }
                 if (c) {
                         json_object_set_new(o, "unit_file", jstr(c->path));
                         json_object_set_new(o, "restart", json_string(restart_mode_to_string(c->restart)));

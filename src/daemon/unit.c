@@ -31,9 +31,12 @@ enum {
         SEC_SERVICE = 1 << 1,
         SEC_INSTALL = 1 << 2,
         SEC_PIDVISOR = 1 << 3,
+        SEC_SOCKET = 1 << 4,
 };
 
-static const char *const sections[] = { "Unit", "Service", "Install", "X-Pidvisor", NULL };
+static const char *const sections[] = { "Unit", "Service", "Install", "X-Pidvisor", "Socket", NULL };
+/* What NAME.socket may hold. */
+static const char *const socket_file_sections[] = { "Unit", "Socket", "Install", NULL };
 
 struct parser {
         const char *path;
@@ -47,6 +50,11 @@ struct parser {
         int auto_start;                  /* AutoStart=: -1 not given */
         int notify_access;               /* NotifyAccess=: -1 not given */
         bool wanted_by_default;          /* [Install] WantedBy= names a boot target */
+        const char *file;                /* the file being read: path, or the .socket's */
+        bool in_socket_file;             /* reading NAME.socket */
+        bool socket_keys_seen;           /* a [Socket] key in the current file */
+        bool listen_seen;                /* a Listen*= line, valid or not */
+        unsigned socket_mode_line;
 };
 
 struct key;
@@ -76,8 +84,8 @@ static int report(struct parser *p, bool error, unsigned line, const char *fmt, 
                 return -ENOMEM;
         }
         if (line > 0)
-                return diagnostics_add(&p->diag, error, "%s:%u: %s", p->path, line, msg);
-        return diagnostics_add(&p->diag, error, "%s: %s", p->path, msg);
+                return diagnostics_add(&p->diag, error, "%s:%u: %s", p->file, line, msg);
+        return diagnostics_add(&p->diag, error, "%s: %s", p->file, msg);
 }
 
 /* `Key=: invalid value "V" (expected ...)` */
@@ -366,6 +374,10 @@ static void unit_defaults(struct unit_config *u) {
                 .log_max_bytes = 10 * 1024 * 1024,
                 .log_keep = 5,
                 .notification_fd = -1,
+                .backlog = SOMAXCONN,
+                .bind_ipv6_only = -1,
+                .socket_mode = 0666,
+                .directory_mode = 0755,
         };
 }
 
@@ -549,12 +561,16 @@ static int parse_user(struct parser *p, const struct key *k, unsigned line, cons
                         return r;
                 if (!user_name_valid(s))
                         return invalid(p, line, k->name, value,
-                                       strcmp(k->name, "User") == 0
+                                       strstr(k->name, "User")
                                                ? "a user name or a numeric UID"
                                                : "a group name or a numeric GID");
         }
         free(*field);
         *field = TAKE_PTR(s);
+        if (strcmp(k->name, "SocketUser") == 0 || strcmp(k->name, "SocketGroup") == 0) {
+                p->u->socket_user_line = line;
+                p->socket_keys_seen = true;
+        }
         return 0;
 }
 
@@ -1201,6 +1217,153 @@ static int parse_wanted_by(struct parser *p, const struct key *k, unsigned line,
         return 0;
 }
 
+
+/* ---- [Socket] ------------------------------------------------------------------------- */
+
+/* ListenStream=, ListenDatagram=, ListenSequentialPacket=: one address each; lines
+ * accumulate, an empty value resets the list (systemd). */
+static int parse_listen(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        struct unit_config *u = p->u;
+        int type = strcmp(k->name, "ListenStream") == 0     ? SOCK_STREAM
+                   : strcmp(k->name, "ListenDatagram") == 0 ? SOCK_DGRAM
+                                                             : SOCK_SEQPACKET;
+        _cleanup_free_ char *text = NULL;
+        struct socket_address addr;
+        struct listen_spec *grown;
+        const char *why;
+        int r;
+
+        p->socket_keys_seen = true;
+        p->listen_seen = true;
+        if (!*value) {
+                for (size_t i = 0; i < u->n_listen; i++)
+                        free(u->listen[i].text);
+                free(u->listen);
+                u->listen = NULL;
+                u->n_listen = 0;
+                return 0;
+        }
+        r = expand_specifiers(p, line, k->name, value, value, &text);
+        if (r <= 0)
+                return r;
+        if (socket_address_parse(text, type, &addr, &why) < 0)
+                return invalid_because(p, line, k->name, value, why);
+        if (u->n_listen >= 64)
+                return invalid_because(p, line, k->name, value, "more than 64 listeners");
+        grown = realloc(u->listen, (u->n_listen + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        u->listen = grown;
+        u->listen[u->n_listen++] = (struct listen_spec){ .addr = addr, .text = TAKE_PTR(text),
+                                                         .line = line };
+        if (!u->socket_file) {
+                u->socket_file = strdup(p->file);
+                if (!u->socket_file)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int parse_flag(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        int b;
+
+        p->socket_keys_seen = true;
+        if (!*value) {
+                reset_field(p, k, sizeof(bool));
+                return 0;
+        }
+        b = parse_bool(value);
+        if (b < 0)
+                return invalid(p, line, k->name, value,
+                               "a boolean: yes, no, true, false, on, off, 1 or 0");
+        *FIELD(p, k, bool) = b;
+        return 0;
+}
+
+/* SocketMode=, DirectoryMode=: octal, at most 07777. */
+static int parse_mode(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        unsigned v = 0;
+
+        p->socket_keys_seen = true;
+        if (!*value) {
+                reset_field(p, k, sizeof(unsigned));
+                return 0;
+        }
+        if (strspn(value, "01234567") != strlen(value) || strlen(value) > 5)
+                return invalid(p, line, k->name, value, "an octal mode such as 0660");
+        for (const char *c = value; *c; c++)
+                v = v * 8 + (unsigned)(*c - '0');
+        if (v > 07777)
+                return invalid(p, line, k->name, value, "an octal mode such as 0660");
+        *FIELD(p, k, unsigned) = v;
+        return 0;
+}
+
+static int parse_backlog(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        p->socket_keys_seen = true;
+        return parse_unsigned(p, k, line, value);
+}
+
+/* FileDescriptorName=: as sd_listen_fds_with_names() accepts, printable ASCII without ':',
+ * at most 255 characters. */
+static int parse_fd_name(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        char **field = FIELD(p, k, char *);
+        _cleanup_free_ char *s = NULL;
+        int r;
+
+        p->socket_keys_seen = true;
+        if (*value) {
+                r = expand_specifiers(p, line, k->name, value, value, &s);
+                if (r <= 0)
+                        return r;
+                if (strlen(s) > 255)
+                        return invalid(p, line, k->name, value, "at most 255 characters");
+                for (const char *c = s; *c; c++)
+                        if (*c <= ' ' || *c >= 0x7f || *c == ':')
+                                return invalid(p, line, k->name, value,
+                                               "printable ASCII without spaces or ':'");
+        }
+        free(*field);
+        *field = TAKE_PTR(s);
+        return 0;
+}
+
+static int parse_accept(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        int b = *value ? parse_bool(value) : 0;
+
+        p->socket_keys_seen = true;
+        if (b < 0)
+                return invalid(p, line, k->name, value, "a boolean");
+        if (b)
+                return invalid_because(p, line, k->name, value,
+                                       "Accept=yes, a service instance per connection, is not "
+                                       "supported: the service gets the listening socket "
+                                       "(Accept=no)");
+        return 0;
+}
+
+static int parse_bind_ipv6_only(struct parser *p, const struct key *k, unsigned line,
+                                const char *value) {
+        p->socket_keys_seen = true;
+        if (!*value || strcmp(value, "default") == 0)
+                p->u->bind_ipv6_only = -1;
+        else if (strcmp(value, "both") == 0)
+                p->u->bind_ipv6_only = 0;
+        else if (strcmp(value, "ipv6-only") == 0)
+                p->u->bind_ipv6_only = 1;
+        else
+                return invalid(p, line, k->name, value, "default, both or ipv6-only");
+        return 0;
+}
+
+static int parse_socket_unsupported(struct parser *p, const struct key *k, unsigned line,
+                                    const char *value) {
+        p->socket_keys_seen = true;
+        p->listen_seen = true;
+        return report(p, true, line, "%s= is not supported (pidvisor's sockets are the "
+                      "Listen{Stream,Datagram,SequentialPacket}= kinds)", k->name);
+}
+
 #define F(field) offsetof(struct unit_config, field)
 static const struct key keys[] = {
         { SEC_UNIT, "Description", parse_string, F(description) },
@@ -1247,6 +1410,29 @@ static const struct key keys[] = {
         { SEC_SERVICE, "StandardOutput", parse_std_output, F(std_output) },
         { SEC_SERVICE, "StandardError", parse_std_output, F(std_error) },
 
+        { SEC_SERVICE, "FileDescriptorStoreMax", parse_unsigned, F(fd_store_max) },
+
+        { SEC_SOCKET, "ListenStream", parse_listen, 0 },
+        { SEC_SOCKET, "ListenDatagram", parse_listen, 0 },
+        { SEC_SOCKET, "ListenSequentialPacket", parse_listen, 0 },
+        { SEC_SOCKET, "ListenFIFO", parse_socket_unsupported, 0 },
+        { SEC_SOCKET, "ListenSpecial", parse_socket_unsupported, 0 },
+        { SEC_SOCKET, "ListenNetlink", parse_socket_unsupported, 0 },
+        { SEC_SOCKET, "ListenMessageQueue", parse_socket_unsupported, 0 },
+        { SEC_SOCKET, "ListenUSBFunction", parse_socket_unsupported, 0 },
+        { SEC_SOCKET, "Backlog", parse_backlog, F(backlog) },
+        { SEC_SOCKET, "ReusePort", parse_flag, F(reuse_port) },
+        { SEC_SOCKET, "FreeBind", parse_flag, F(free_bind) },
+        { SEC_SOCKET, "NonBlocking", parse_flag, F(non_blocking) },
+        { SEC_SOCKET, "BindIPv6Only", parse_bind_ipv6_only, 0 },
+        { SEC_SOCKET, "SocketMode", parse_mode, F(socket_mode) },
+        { SEC_SOCKET, "DirectoryMode", parse_mode, F(directory_mode) },
+        { SEC_SOCKET, "SocketUser", parse_user, F(socket_user) },
+        { SEC_SOCKET, "SocketGroup", parse_user, F(socket_group) },
+        { SEC_SOCKET, "FileDescriptorName", parse_fd_name, F(fd_name) },
+        { SEC_SOCKET, "Accept", parse_accept, 0 },
+        { SEC_SOCKET, "Service", parse_socket_unsupported, 0 },
+
         { SEC_PIDVISOR, "RestartJitter", parse_jitter, 0 },
         { SEC_PIDVISOR, "RestartResetSec", parse_sec, F(restart_reset) },
         { SEC_PIDVISOR, "FailedCooldownSec", parse_sec, F(failed_cooldown) },
@@ -1272,6 +1458,20 @@ static int assign(void *userdata, unsigned line, const char *section, const char
         unsigned bit = section_bit(section);
         _cleanup_free_ char *q = NULL;
         int resource;
+
+        /* NAME.socket: its [Unit] section describes the socket unit, which pidvisor folds
+         * into the service; ordering and the like belong in NAME.service. */
+        if (p->in_socket_file && bit == SEC_UNIT) {
+                if (strcmp(key, "Description") == 0 || strcmp(key, "Documentation") == 0 ||
+                    strcmp(key, "DefaultDependencies") == 0)
+                        return 0;
+                q = conf_quote(key);
+                if (!q)
+                        return -ENOMEM;
+                return report(p, false, line,
+                              "%s= in the [Unit] section of a .socket file has no effect in "
+                              "pidvisor (put it in the .service file), ignoring", q);
+        }
 
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if ((keys[i].sections & bit) && strcmp(keys[i].name, key) == 0)
@@ -1324,6 +1524,13 @@ void unit_config_free(struct unit_config *u) {
         strv_free(u->wants);
         strv_free(u->after);
         strv_free(u->before);
+        free(u->socket_file);
+        for (size_t i = 0; i < u->n_listen; i++)
+                free(u->listen[i].text);
+        free(u->listen);
+        free(u->socket_user);
+        free(u->socket_group);
+        free(u->fd_name);
         free(u);
 }
 
@@ -1338,14 +1545,16 @@ static void parser_done(struct parser *p) {
         diagnostics_done(&p->diag);
 }
 
-static uint64_t fnv1a(const char *s, size_t n) {
-        uint64_t h = UINT64_C(14695981039346656037);
-
+static uint64_t fnv1a_more(uint64_t h, const char *s, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 h ^= (unsigned char)s[i];
                 h *= UINT64_C(1099511628211);
         }
         return h;
+}
+
+static uint64_t fnv1a(const char *s, size_t n) {
+        return fnv1a_more(UINT64_C(14695981039346656037), s, n);
 }
 
 /* "web" from ".../web.service"; problems are reported. */
@@ -1427,13 +1636,49 @@ static int check_unit(struct parser *p) {
         return 0;
 }
 
-int unit_load_string(const char *path, const char *text, size_t len, struct unit_config **ret,
-                     struct diagnostics *diag) {
+/* NAME.socket: its [Socket] section, after NAME.service has been read. */
+static int parse_socket_file(struct parser *p, const char *path, const char *text, size_t len) {
+        bool service_had_listeners = p->u->n_listen > 0 || p->socket_keys_seen;
+
+        p->file = path;
+        p->in_socket_file = true;
+        p->socket_keys_seen = false;
+        if (len > UNIT_FILE_MAX)
+                return report(p, true, 0, "the file is %zu bytes, over the limit of 1 MiB", len);
+        if (service_had_listeners)
+                return report(p, true, 0,
+                              "%s has a [Socket] section already: define the sockets in one "
+                              "of the two files",
+                              p->path);
+        return conf_parse(path, text, len, socket_file_sections, assign, p, &p->diag);
+}
+
+static int check_sockets(struct parser *p) {
+        struct unit_config *u = p->u;
+
+        if (u->n_listen == 0) {
+                if (p->socket_keys_seen && !p->listen_seen)
+                        return report(p, false, 0,
+                                      "[Socket] settings without ListenStream=, ListenDatagram= "
+                                      "or ListenSequentialPacket= have no effect");
+                return 0;
+        }
+        if (!u->fd_name && asprintf(&u->fd_name, "%s.socket", u->name) < 0) {
+                u->fd_name = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int unit_load_strings(const char *path, const char *text, size_t len, const char *socket_path,
+                      const char *socket_text, size_t socket_len, struct unit_config **ret,
+                      struct diagnostics *diag) {
         _cleanup_(unit_config_freep) struct unit_config *u = NULL;
-        _cleanup_(parser_done) struct parser p = { .path = path, .auto_start = -1, .notify_access = -1 };
+        _cleanup_(parser_done) struct parser p = { .path = path, .file = path, .auto_start = -1,
+                                                   .notify_access = -1 };
         int r;
 
-        if (!path || (!text && len > 0) || !ret)
+        if (!path || (!text && len > 0) || !ret || (socket_text && !socket_path))
                 return -EINVAL;
         /* Reports to a local list, which is what decides success, then hands it over. */
         if (len > UNIT_FILE_MAX) {
@@ -1446,16 +1691,26 @@ int unit_load_string(const char *path, const char *text, size_t len, struct unit
         unit_defaults(u);
         p.u = u;
         u->hash = fnv1a(text, len);
+        if (socket_text)
+                u->hash = fnv1a_more(fnv1a_more(u->hash, "\0socket\0", 8), socket_text, socket_len);
         u->path = strdup(path);
         if (!u->path)
                 return -ENOMEM;
         r = unit_name(&p);
         if (r >= 0)
                 r = conf_parse(path, text, len, sections, assign, &p, &p.diag);
+        if (r >= 0 && socket_text)
+                r = parse_socket_file(&p, socket_path, socket_text, socket_len);
+        p.file = path;
         if (r >= 0)
                 r = env_finish(&p);
         if (r >= 0)
                 r = check_unit(&p);
+        if (r >= 0) {
+                p.file = u->socket_file ? u->socket_file : p.in_socket_file ? socket_path : path;
+                r = check_sockets(&p);
+                p.file = path;
+        }
 
 done:
         if (r < 0)
@@ -1468,18 +1723,27 @@ done:
         return r;
 }
 
-int unit_load(const char *path, struct unit_config **ret, struct diagnostics *diag) {
+int unit_load_string(const char *path, const char *text, size_t len, struct unit_config **ret,
+                     struct diagnostics *diag) {
+        return unit_load_strings(path, text, len, NULL, NULL, 0, ret, diag);
+}
+
+/* Reads a whole unit file (at most UNIT_FILE_MAX + 1 bytes: the caller reports a file
+ * over the limit).  Problems are reported in diag.  -ENOENT is not reported when
+ * missing_ok. */
+static int read_unit_file(const char *path, bool missing_ok, char **ret, size_t *ret_len,
+                          struct diagnostics *diag) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap;
         struct stat st;
         int r;
 
-        if (!path || !ret)
-                return -EINVAL;
         fd = RET_NERRNO(open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
         if (fd < 0) {
                 r = fd;
+                if (r == -ENOENT && missing_ok)
+                        return r;
                 goto fail;
         }
         r = RET_NERRNO(fstat(fd, &st));
@@ -1533,10 +1797,41 @@ int unit_load(const char *path, struct unit_config **ret, struct diagnostics *di
                         break;
                 len += (size_t)n;
         }
-        return unit_load_string(path, buf, len, ret, diag);
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
 
 fail:
         if (diag && diagnostics_add(diag, true, "%s: cannot read: %s", path, strerror(-r)) < 0)
                 return -ENOMEM;
         return r;
+}
+
+int unit_load(const char *path, struct unit_config **ret, struct diagnostics *diag) {
+        _cleanup_free_ char *buf = NULL, *socket_path = NULL, *socket_buf = NULL;
+        size_t len = 0, socket_len = 0, n;
+        int r;
+
+        if (!path || !ret)
+                return -EINVAL;
+        r = read_unit_file(path, false, &buf, &len, diag);
+        if (r < 0)
+                return r;
+        /* NAME.socket beside NAME.service, as systemd pairs them. */
+        n = strlen(path);
+        if (n > strlen(SUFFIX) && strcmp(path + n - strlen(SUFFIX), SUFFIX) == 0) {
+                if (asprintf(&socket_path, "%.*s.socket", (int)(n - strlen(SUFFIX)), path) < 0) {
+                        socket_path = NULL;
+                        return -ENOMEM;
+                }
+                r = read_unit_file(socket_path, true, &socket_buf, &socket_len, diag);
+                if (r == -ENOENT)
+                {
+                        free(socket_path);
+                        socket_path = NULL;
+                }
+                else if (r < 0)
+                        return r == -ENOMEM ? r : -EINVAL;
+        }
+        return unit_load_strings(path, buf, len, socket_path, socket_buf, socket_len, ret, diag);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "socket-addr.h"
 #include "timeutil.h"
 
 enum service_type {
@@ -90,6 +91,13 @@ struct env_file {
         bool missing_ok; /* '-' prefix */
 };
 
+/* One ListenStream=/ListenDatagram=/ListenSequentialPacket= line. */
+struct listen_spec {
+        struct socket_address addr;
+        char *text;    /* the value as written */
+        unsigned line; /* in unit_config.socket_file */
+};
+
 struct diagnostic {
         bool error; /* false: a warning */
         char *text; /* "FILE:LINE: Key=: why" */
@@ -153,6 +161,25 @@ struct unit_config {
         struct rlimit limits[RLIM_NLIMITS];
         bool limit_set[RLIM_NLIMITS];
 
+        unsigned fd_store_max;      /* FileDescriptorStoreMax=, default 0: no fd store */
+
+        /* [Socket], in NAME.service or in NAME.socket beside it (not both).  The daemon
+         * binds these when the unit loads and holds them for the unit's life. */
+        char *socket_file;          /* the file the listeners were read from */
+        struct listen_spec *listen;
+        size_t n_listen;
+        unsigned backlog;           /* Backlog=, default SOMAXCONN */
+        bool reuse_port;            /* ReusePort= */
+        bool free_bind;             /* FreeBind= */
+        bool non_blocking;          /* NonBlocking=: O_NONBLOCK set before handing over */
+        int bind_ipv6_only;         /* BindIPv6Only=: -1 default (kernel's), 0 both, 1 ipv6-only */
+        unsigned socket_mode;       /* SocketMode=, default 0666 (unix sockets) */
+        unsigned directory_mode;    /* DirectoryMode=, default 0755 (parents created) */
+        char *socket_user;          /* SocketUser=, SocketGroup=: owner of a unix socket */
+        char *socket_group;
+        unsigned socket_user_line;  /* for messages when the user turns out unknown */
+        char *fd_name;              /* FileDescriptorName=, default "NAME.socket" */
+
         /* [X-Pidvisor] */
         double restart_jitter;   /* 0..1, the random share of each restart delay; default 0 */
         usec_t restart_reset;    /* default 0: never (systemd's behaviour) */
@@ -167,9 +194,14 @@ struct unit_config {
  * come with warnings); with any error, -EINVAL and *ret untouched.  Other errnos: the
  * file could not be read (also reported in diag). */
 int unit_load(const char *path, struct unit_config **ret, struct diagnostics *diag);
-/* Same, from a buffer (tests and the fuzz target); `path` only names it in messages. */
+/* Same, from a buffer (tests and the fuzz target); `path` only names it in messages.
+ * unit_load() also reads NAME.socket beside NAME.service when there is one; here
+ * socket_text (with socket_path naming it) stands for it, or NULL for none. */
 int unit_load_string(const char *path, const char *text, size_t len, struct unit_config **ret,
                      struct diagnostics *diag);
+int unit_load_strings(const char *path, const char *text, size_t len, const char *socket_path,
+                      const char *socket_text, size_t socket_len, struct unit_config **ret,
+                      struct diagnostics *diag);
 void unit_config_free(struct unit_config *u);
 
 void diagnostics_done(struct diagnostics *d);

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+#include "listen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <pidvisor/pidvisor.h>
+
+#include "log.h"
+#include "manager.h"
+#include "lib/util.h"
+
+static const char *listen_key_name(int type) {
+        return type == SOCK_STREAM ? "ListenStream" : type == SOCK_DGRAM ? "ListenDatagram"
+                                                                         : "ListenSequentialPacket";
+}
+
+static int setsockopt_int(int fd, int level, int opt, int v) {
+        return RET_NERRNO(setsockopt(fd, level, opt, &v, sizeof(v)));
+}
+
+static bool have_ipv6(void) {
+        static int cached = -1;
+
+        if (cached < 0) {
+                int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                cached = fd >= 0 || errno != EAFNOSUPPORT;
+                if (fd >= 0)
+                        close(fd);
+        }
+        return cached;
+}
+
+/* mkdir -p of the parents of a unix socket's path. */
+static int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return negerrno();
+                *s = '/';
+        }
+        return 0;
+}
+
+int listen_open(const struct unit_config *c, const struct listen_spec *l, int *ret_fd,
+                char *why, size_t why_size) {
+        struct socket_address a = l->addr;
+        int family = a.sockaddr.sa.sa_family, r;
+        _cleanup_close_ int fd = -EBADF;
+        const char *path = NULL;
+
+        if (a.port_only && !have_ipv6()) {
+                uint16_t port = a.sockaddr.in6.sin6_port;
+                memset(&a.sockaddr, 0, sizeof(a.sockaddr));
+                a.sockaddr.in.sin_family = family = AF_INET;
+                a.sockaddr.in.sin_port = port;
+                a.sockaddr.in.sin_addr.s_addr = htonl(INADDR_ANY);
+                a.len = sizeof(struct sockaddr_in);
+        }
+        if (family == AF_UNIX && a.sockaddr.un.sun_path[0])
+                path = a.sockaddr.un.sun_path;
+
+        fd = RET_NERRNO(socket(family, a.type | SOCK_CLOEXEC, 0));
+        if (fd < 0) {
+                snprintf(why, why_size, "socket: %s", strerror(-fd));
+                return fd;
+        }
+        if (family == AF_INET || family == AF_INET6) {
+                r = setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+                if (r < 0) {
+                        snprintf(why, why_size, "setsockopt SO_REUSEADDR: %s", strerror(-r));
+                        return r;
+                }
+        }
+        if (family == AF_INET6 && c->bind_ipv6_only >= 0) {
+                r = setsockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, c->bind_ipv6_only);
+                if (r < 0) {
+                        snprintf(why, why_size, "BindIPv6Only=: %s", strerror(-r));
+                        return r;
+                }
+        }
+        if (c->reuse_port) {
+                r = setsockopt_int(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+                if (r < 0) {
+                        snprintf(why, why_size, "ReusePort=: %s", strerror(-r));
+                        return r;
+                }
+        }
+        if (c->free_bind && (family == AF_INET || family == AF_INET6)) {
+                r = family == AF_INET ? setsockopt_int(fd, IPPROTO_IP, IP_FREEBIND, 1)
+                                      : setsockopt_int(fd, IPPROTO_IPV6, IPV6_FREEBIND, 1);
+                if (r < 0) {
+                        snprintf(why, why_size, "FreeBind=: %s", strerror(-r));
+                        return r;
+                }
+        }
+        if (path) {
+                struct stat st;
+
+                r = mkdir_parents(path, c->directory_mode);
+                if (r < 0) {
+                        snprintf(why, why_size, "creating the directories of %s: %s", path, strerror(-r));
+                        return r;
+                }
+                /* A socket file left by an earlier run is replaced; anything else at the
+                 * path is not ours to remove. */
+                if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+                        unlink(path);
+        }
+        if (path) {
+                /* The socket file is created with the mode bind() finds in the umask;
+                 * one thread, so setting it around the call is safe. */
+                mode_t old = umask(~c->socket_mode & 0777);
+                r = RET_NERRNO(bind(fd, &a.sockaddr.sa, a.len));
+                umask(old);
+        } else
+                r = RET_NERRNO(bind(fd, &a.sockaddr.sa, a.len));
+        if (r < 0) {
+                snprintf(why, why_size, "bind: %s", strerror(-r));
+                return r;
+        }
+        if (path && (c->socket_user || c->socket_group)) {
+                struct pv_user user = { 0 };
+                struct pv_error err = { 0 };
+                uid_t uid = (uid_t)-1;
+                gid_t gid = (gid_t)-1;
+
+                if (c->socket_user) {
+                        r = pv_user_lookup(c->socket_user, &user, &err);
+                        if (r < 0) {
+                                snprintf(why, why_size, "SocketUser=%s: %s", c->socket_user, err.message);
+                                unlink(path);
+                                return r;
+                        }
+                        uid = user.uid;
+                        gid = user.gid;
+                        pv_user_done(&user);
+                }
+                if (c->socket_group) {
+                        r = pv_group_lookup(c->socket_group, &gid, &err);
+                        if (r < 0) {
+                                snprintf(why, why_size, "SocketGroup=%s: %s", c->socket_group, err.message);
+                                unlink(path);
+                                return r;
+                        }
+                }
+                if (lchown(path, uid, gid) < 0) {
+                        r = negerrno();
+                        snprintf(why, why_size, "chown %s: %s", path, strerror(-r));
+                        unlink(path);
+                        return r;
+                }
+        }
+        if (a.type != SOCK_DGRAM) {
+                r = RET_NERRNO(listen(fd, (int)(c->backlog > INT32_MAX ? INT32_MAX : c->backlog)));
+                if (r < 0) {
+                        snprintf(why, why_size, "listen: %s", strerror(-r));
+                        return r;
+                }
+        }
+        if (c->non_blocking) {
+                int fl = fcntl(fd, F_GETFL);
+                if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+                        r = negerrno();
+                        snprintf(why, why_size, "NonBlocking=: %s", strerror(-r));
+                        return r;
+                }
+        }
+        *ret_fd = fd_move_above(TAKE_FD(fd), DAEMON_FD_HIGH);
+        return 0;
+}
+
+/* Everything that decides what listen_open() makes: two lines with equal keys give
+ * sockets that cannot be told apart, so a reload keeps the open one. */
+static char *listen_key(const struct unit_config *c, const struct listen_spec *l) {
+        char addr[256], *key;
+
+        socket_address_format(&l->addr, addr, sizeof(addr));
+        if (asprintf(&key, "%s %s%s backlog=%u reuseport=%d freebind=%d nonblock=%d v6only=%d "
+                           "mode=%o dirmode=%o user=%s group=%s",
+                     socket_type_to_string(l->addr.type), addr, l->addr.port_only ? " any" : "",
+                     c->backlog, c->reuse_port, c->free_bind, c->non_blocking, c->bind_ipv6_only,
+                     c->socket_mode, c->directory_mode, c->socket_user ? c->socket_user : "",
+                     c->socket_group ? c->socket_group : "") < 0)
+                return NULL;
+        return key;
+}
+
+void service_sockets_close(struct service *s) {
+        for (size_t i = 0; i < s->n_listen_fds; i++) {
+                safe_close(s->listen_fds[i]);
+                free(s->listen_keys[i]);
+        }
+        free(s->listen_fds);
+        free(s->listen_keys);
+        s->listen_fds = NULL;
+        s->listen_keys = NULL;
+        s->n_listen_fds = 0;
+}
+
+int service_sockets_sync(struct service *s, char *why, size_t why_size) {
+        const struct unit_config *c = s->cfg;
+        size_t n = c ? c->n_listen : 0;
+        _cleanup_free_ int *fds = NULL;
+        _cleanup_free_ char **keys = NULL;
+        _cleanup_free_ bool *reused = NULL;
+        size_t i;
+        int r = 0;
+
+        if (n == 0) {
+                service_sockets_close(s);
+                return 0;
+        }
+        fds = malloc(n * sizeof(*fds));
+        keys = calloc(n, sizeof(*keys));
+        reused = calloc(s->n_listen_fds + 1, sizeof(*reused));
+        if (!fds || !keys || !reused) {
+                snprintf(why, why_size, "out of memory");
+                return -ENOMEM;
+        }
+        for (i = 0; i < n; i++) {
+                const struct listen_spec *l = &c->listen[i];
+                char what[512];
+                size_t j;
+
+                fds[i] = -EBADF;
+                keys[i] = listen_key(c, l);
+                if (!keys[i]) {
+                        r = -ENOMEM;
+                        snprintf(why, why_size, "out of memory");
+                        break;
+                }
+                for (j = 0; j < s->n_listen_fds; j++)
+                        if (!reused[j] && strcmp(s->listen_keys[j], keys[i]) == 0)
+                                break;
+                if (j < s->n_listen_fds) {
+                        reused[j] = true;
+                        fds[i] = s->listen_fds[j];
+                        continue;
+                }
+                r = listen_open(c, l, &fds[i], what, sizeof(what));
+                if (r < 0) {
+                        snprintf(why, why_size, "%s:%u: %s=%s: %s", c->socket_file, l->line,
+                                 listen_key_name(l->addr.type), l->text, what);
+                        free(keys[i]);
+                        keys[i] = NULL;
+                        break;
+                }
+        }
+        if (r < 0) {
+                /* Undo: close what this call opened, keep the old set. */
+                for (size_t k = 0; k < i; k++) {
+                        bool old = false;
+                        for (size_t j = 0; j < s->n_listen_fds; j++)
+                                old |= s->listen_fds[j] == fds[k];
+                        if (!old)
+                                safe_close(fds[k]);
+                        free(keys[k]);
+                }
+                return r;
+        }
+        for (size_t j = 0; j < s->n_listen_fds; j++) {
+                if (!reused[j])
+                        safe_close(s->listen_fds[j]);
+                free(s->listen_keys[j]);
+        }
+        free(s->listen_fds);
+        free(s->listen_keys);
+        s->listen_fds = TAKE_PTR(fds);
+        s->listen_keys = TAKE_PTR(keys);
+        s->n_listen_fds = n;
+        return 0;
+}
+
+/* --- the fd store -------------------------------------------------------------------- */
+
+/* Whether a and b are the same open file (kcmp), else the same inode. */
+static bool same_file(int a, int b) {
+        pid_t self = getpid();
+        struct stat sa, sb;
+        long r = syscall(SYS_kcmp, self, self, KCMP_FILE, a, b);
+
+        if (r >= 0)
+                return r == 0;
+        return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+               sa.st_ino == sb.st_ino;
+}
+
+void service_fdstore_add(struct service *s, int *fds, size_t n_fds, const char *name) {
+        unsigned max = s->cfg ? s->cfg->fd_store_max : 0;
+
+        if (!name)
+                name = "stored";
+        for (size_t i = 0; i < n_fds; i++) {
+                struct stored_fd *grown;
+                bool dup = false;
+
+                if (fds[i] < 0)
+                        continue;
+                for (size_t j = 0; j < s->n_fdstore && !dup; j++)
+                        dup = same_file(s->fdstore[j].fd, fds[i]);
+                if (dup) {
+                        log_debug("%s: FDSTORE=1: descriptor already stored, not kept twice", s->name);
+                        continue;
+                }
+                if (s->n_fdstore >= max) {
+                        log_warning("%s: FDSTORE=1: %s, descriptor closed",
+                                    s->name, max == 0 ? "the fd store is off (FileDescriptorStoreMax=0)"
+                                                      : "the fd store is full (FileDescriptorStoreMax=)");
+                        continue;
+                }
+                grown = realloc(s->fdstore, (s->n_fdstore + 1) * sizeof(*grown));
+                if (!grown) {
+                        log_error("%s: FDSTORE=1: out of memory, descriptor closed", s->name);
+                        return;
+                }
+                s->fdstore = grown;
+                s->fdstore[s->n_fdstore].name = strdup(name);
+                if (!s->fdstore[s->n_fdstore].name) {
+                        log_error("%s: FDSTORE=1: out of memory, descriptor closed", s->name);
+                        return;
+                }
+                s->fdstore[s->n_fdstore].fd = fd_move_above(fds[i], DAEMON_FD_HIGH);
+                fds[i] = -EBADF;
+                s->n_fdstore++;
+                log_debug("%s: stored a descriptor as \"%s\" (%zu stored)", s->name, name, s->n_fdstore);
+        }
+}
+
+void service_fdstore_remove(struct service *s, const char *name) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < s->n_fdstore; i++) {
+                if (strcmp(s->fdstore[i].name, name) == 0) {
+                        safe_close(s->fdstore[i].fd);
+                        free(s->fdstore[i].name);
+                } else
+                        s->fdstore[k++] = s->fdstore[i];
+        }
+        if (k != s->n_fdstore)
+                log_debug("%s: FDSTOREREMOVE=1: removed %zu descriptors named \"%s\"", s->name,
+                          s->n_fdstore - k, name);
+        s->n_fdstore = k;
+}
+
+void service_fdstore_release(struct service *s) {
+        for (size_t i = 0; i < s->n_fdstore; i++) {
+                safe_close(s->fdstore[i].fd);
+                free(s->fdstore[i].name);
+        }
+        free(s->fdstore);
+        s->fdstore = NULL;
+        s->n_fdstore = 0;
+}
+
+int service_listen_fds(const struct service *s, int **ret_fds, size_t *ret_n, char **ret_names) {
+        size_t n = s->n_listen_fds + s->n_fdstore, len = 0;
+        _cleanup_free_ int *fds = NULL;
+        _cleanup_free_ char *names = NULL;
+        const char *sock_name = s->cfg && s->cfg->fd_name ? s->cfg->fd_name : "unknown";
+
+        *ret_fds = NULL;
+        *ret_n = 0;
+        *ret_names = NULL;
+        if (n == 0)
+                return 0;
+        fds = malloc(n * sizeof(*fds));
+        for (size_t i = 0; i < s->n_listen_fds; i++)
+                len += strlen(sock_name) + 1;
+        for (size_t i = 0; i < s->n_fdstore; i++)
+                len += strlen(s->fdstore[i].name) + 1;
+        names = malloc(len + 1);
+        if (!fds || !names)
+                return -ENOMEM;
+        names[0] = 0;
+        len = 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *nm = i < s->n_listen_fds ? sock_name : s->fdstore[i - s->n_listen_fds].name;
+                fds[i] = i < s->n_listen_fds ? s->listen_fds[i] : s->fdstore[i - s->n_listen_fds].fd;
+                len += (size_t)sprintf(names + len, "%s%s", i ? ":" : "", nm);
+        }
+        *ret_fds = TAKE_PTR(fds);
+        *ret_n = n;
+        *ret_names = TAKE_PTR(names);
+        return 0;
+}
