@@ -284,6 +284,107 @@ START_TEST(test_systemd_notify_main_pid_accepted) {
 }
 END_TEST
 
+
+/* ---- MAINPID= ---- */
+
+/* The main process hands its role to a child with MAINPID= (systemd-notify --pid=PID
+ * sends MAINPID=PID with PID as the sender) and exits: the service stays running with
+ * the new pid, the old one is reaped without counting as an exit, and the end of the new
+ * one is the service's exit.  With --subreaper the orphan becomes the daemon's child and
+ * its status is known; without, it is not, and status says so instead of inventing one. */
+static void mainpid_case(bool subreaper) {
+        struct dl_daemon d;
+        char *pidfile = NULL;
+        json_t *svc;
+        pid_t first, second;
+        long long restarts;
+
+        dl_init(&d);
+        pidfile = dl_path(&d, "mainpid");
+        dl_write_unit(&d, "mp",
+                      "[Service]\nType=notify\nNotifyAccess=all\nRestart=no\n"
+                      "ExecStart=/bin/sh -c 'sleep 1000 & echo $$! > %s; " SYSTEMD_NOTIFY
+                      " --ready --pid=$$!; sleep 0.3; exit 0'\n",
+                      pidfile);
+        if (subreaper)
+                dl_start(&d, "--subreaper", NULL);
+        else
+                dl_start(&d, NULL);
+        dl_cli_ok(&d, "start", "mp", NULL);
+        second = dl_read_pid_file(&d, pidfile, DL_DEADLINE_MS);
+        svc = dl_status(&d, "mp");
+        first = (pid_t)dl_int(svc, "pid");
+        json_decref(svc);
+        /* The switch happens with READY=1; the first main process then exits 0 after
+         * 0.3 s: that must not be taken for the service's exit. */
+        dl_sleep_ms(600);
+        svc = dl_status(&d, "mp");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "running"), "state %s (%s) after the old main exited",
+                  dl_str(svc, "state"), dl_str(svc, "reason"));
+        dl_assert(&d, dl_int(svc, "pid") == second, "pid %lld, expected the MAINPID= %d (first was %d)",
+                  dl_int(svc, "pid"), (int)second, (int)first);
+        dl_assert(&d, history_len(svc) == 0, "%zu exits recorded: the former main's exit counted", history_len(svc));
+        restarts = dl_int(svc, "restarts");
+        json_decref(svc);
+        dl_assert(&d, dl_count_zombies_of(d.pid) == 0, "a zombie of the daemon is left (the former main)");
+        dl_assert(&d, dl_log_count(&d, "main process is now") == 1, "the switch is not logged");
+
+        kill(second, SIGKILL);
+        svc = dl_wait_state(&d, "mp", "failed", DL_DEADLINE_MS);
+        dl_assert(&d, history_len(svc) == 1, "%zu exits, expected 1", history_len(svc));
+        {
+                json_t *h = json_array_get(json_object_get(svc, "history"), 0);
+                const char *cause = dl_str(h, "cause");
+                if (subreaper)
+                        dl_assert(&d, strstr(cause, "SIGKILL"), "cause \"%s\", expected killed by SIGKILL", cause);
+                else
+                        dl_assert(&d, strstr(cause, "status unknown") && strstr(cause, "not a child"),
+                                  "cause \"%s\" should say the status is unknown", cause);
+                dl_assert(&d, dl_int(h, "pid") == second, "the exit of pid %lld, expected %d", dl_int(h, "pid"),
+                          (int)second);
+        }
+        dl_assert(&d, dl_int(svc, "restarts") == restarts, "restarted");
+        json_decref(svc);
+        dl_done(&d);
+        free(pidfile);
+}
+
+START_TEST(test_mainpid_subreaper) {
+        mainpid_case(true);
+}
+END_TEST
+
+START_TEST(test_mainpid_not_child) {
+        mainpid_case(false);
+}
+END_TEST
+
+/* MAINPID= naming a process that is not the service's (here the test itself) is
+ * refused: a service must not make the manager watch or kill someone else. */
+START_TEST(test_mainpid_outsider_refused) {
+        struct dl_daemon d;
+        json_t *svc;
+        pid_t main_pid;
+
+        dl_init(&d);
+        dl_write_unit(&d, "mo",
+                      "[Service]\nType=notify\nNotifyAccess=all\n"
+                      "ExecStart=/bin/sh -c '" SYSTEMD_NOTIFY " --ready MAINPID=%d; exec sleep 1000'\n",
+                      (int)getpid());
+        dl_start(&d, NULL);
+        dl_cli_ok(&d, "start", "mo", NULL);
+        dl_wait_log(&d, "is not one of the service's", DL_DEADLINE_MS);
+        svc = dl_status(&d, "mo");
+        main_pid = (pid_t)dl_int(svc, "pid");
+        dl_assert(&d, main_pid > 0 && main_pid != getpid(), "pid %d: the outsider became the main process",
+                  (int)main_pid);
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "running"), "state %s", dl_str(svc, "state"));
+        json_decref(svc);
+        dl_cli_ok(&d, "stop", "mo", NULL);
+        dl_done(&d);
+}
+END_TEST
+
 /* ---- a C client ---- */
 
 START_TEST(test_c_client_ready) {
@@ -983,6 +1084,12 @@ int main(void) {
         tcase_add_test(tc, test_watchdog_usec_changes_period);
         tcase_add_test(tc, test_watchdog_trigger);
         pv_test_add(s, tc, NULL);
+
+        tc = pv_test_case("mainpid");
+        tcase_add_test(tc, test_mainpid_subreaper);
+        tcase_add_test(tc, test_mainpid_not_child);
+        tcase_add_test(tc, test_mainpid_outsider_refused);
+        pv_test_add(s, tc, need_systemd_notify_and_root());
 
         tc = pv_test_case("status");
         tcase_add_test(tc, test_status_updates);

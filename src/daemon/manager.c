@@ -293,19 +293,10 @@ static void begin_shutdown(struct manager *m, const char *why);
 /* Which service a sending pid belongs to: its main or ExecStartPre= process, else the
  * service whose cgroup holds it, else (without cgroups) whose session it is in (each
  * service is a session leader, so its main pid is the session id of its whole tree). */
-static struct service *notify_attribute(struct manager *m, pid_t pid, bool *is_main, bool *is_control) {
+struct service *manager_service_of_pid(struct manager *m, pid_t pid) {
         char path[64], line[4096];
         FILE *f;
 
-        *is_main = *is_control = false;
-        for (size_t i = 0; i < m->n_services; i++) {
-                struct service *s = m->services[i];
-                if (service_is_tracked_pid(s, pid)) {
-                        *is_main = !s->proc_is_pre;
-                        *is_control = s->proc_is_pre;
-                        return s;
-                }
-        }
         if (m->cgroup_base) {
                 snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
                 f = fopen(path, "re");
@@ -343,7 +334,7 @@ static struct service *notify_attribute(struct manager *m, pid_t pid, bool *is_m
                 if (close_paren && sscanf(close_paren + 2, "%*c %*d %*d %d", &session) == 1)
                         for (size_t i = 0; i < m->n_services; i++) {
                                 struct service *s = m->services[i];
-                                if (service_is_active(s) && s->proc.pid == session) {
+                                if (service_is_active(s) && s->session == session) {
                                         fclose(f);
                                         return s;
                                 }
@@ -352,6 +343,19 @@ static struct service *notify_attribute(struct manager *m, pid_t pid, bool *is_m
         if (f)
                 fclose(f);
         return NULL;
+}
+
+static struct service *notify_attribute(struct manager *m, pid_t pid, bool *is_main, bool *is_control) {
+        *is_main = *is_control = false;
+        for (size_t i = 0; i < m->n_services; i++) {
+                struct service *s = m->services[i];
+                if (service_is_tracked_pid(s, pid)) {
+                        *is_main = !s->proc_is_pre;
+                        *is_control = s->proc_is_pre;
+                        return s;
+                }
+        }
+        return manager_service_of_pid(m, pid);
 }
 
 static void notify_handle(struct manager *m, const char *buf, ssize_t n, const struct msghdr *mh,

@@ -66,6 +66,10 @@ struct service {
         usec_t active_since_mono;     /* when the current main process started */
 
         struct pv_process proc;       /* main process, or the running ExecStartPre */
+        bool proc_not_child;          /* proc came by MAINPID= and is not our child */
+        pid_t session;                /* the session its commands run in (their first pid) */
+        struct pv_process former;     /* the main process before MAINPID=, reaped when it ends */
+        struct loop_event former_ev;
         bool proc_is_pre;
         size_t pre_index;
         struct loop_event child_ev;
@@ -195,6 +199,9 @@ int manager_new(struct manager **ret, const struct manager_options *opt);
 int manager_run(struct manager *m);
 void manager_free(struct manager *m);
 struct service *manager_find(struct manager *m, const char *name);
+/* The service a process belongs to: by its cgroup (ours only), else by its session.
+ * NULL if none.  Reads /proc: verify the process afterwards through its pidfd. */
+struct service *manager_service_of_pid(struct manager *m, pid_t pid);
 int manager_reload(struct manager *m, bool restart_changed, json_t **report);
 double manager_random01(struct manager *m);
 /* After a child was reaped: in subreaper/PID 1 mode, look for orphans again. */

@@ -49,6 +49,7 @@ bool service_is_tracked_pid(const struct service *s, pid_t pid) {
 }
 
 static void service_schedule(struct service *s, usec_t delay);
+static void service_set_main_pid(struct service *s, pid_t pid);
 static void service_spawn_next(struct service *s);
 static void service_enter_running(struct service *s);
 static void service_enter_dead(struct service *s, const char *cause, enum exit_cause ec,
@@ -66,6 +67,8 @@ struct service *service_new(struct manager *m, const char *name) {
         }
         s->m = m;
         s->proc = PV_PROCESS_NULL;
+        s->former = PV_PROCESS_NULL;
+        loop_event_init(&s->former_ev, NULL, s);
         for (int i = 0; i < 2; i++)
                 s->out[i] = (struct outpipe){ .s = s, .fd = -EBADF };
         s->cgroup_fd = -EBADF;
@@ -120,6 +123,8 @@ void service_free(struct service *s) {
         free(s->status_text);
         /* Only at teardown: the child stays unreaped for whoever comes next (re-exec). */
         loop_disarm(l, &s->child_ev);
+        loop_disarm(l, &s->former_ev);
+        pv_process_release(&s->former);
         for (int i = 0; i < 2; i++)
                 pipe_close(&s->out[i]);
         logfile_close(s->log);
@@ -757,6 +762,8 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
                 goto out;
         }
         s->proc.pidfd = fd_move_above(s->proc.pidfd, DAEMON_FD_HIGH);
+        s->proc_not_child = false;
+        s->session = s->proc.pid; /* new_session: it leads its own */
         for (int i = 0; i < 2; i++) {
                 struct outpipe *o = &s->out[i];
                 if (pipes[1 + i] < 0)
@@ -858,8 +865,7 @@ bool service_notify(struct service *s, pid_t pid, bool is_main, bool is_control,
         if (msg->fdstore_remove && msg->fdname)
                 service_fdstore_remove(s, msg->fdname);
         if (msg->mainpid && msg->mainpid != s->proc.pid)
-                log_notice("%s: MAINPID=%lld ignored: changing the main process is not supported yet",
-                           s->name, (long long)msg->mainpid);
+                service_set_main_pid(s, (pid_t)msg->mainpid);
         if (msg->watchdog_usec != USEC_INFINITY) {
                 s->watchdog_usec = msg->watchdog_usec;
                 if (s->state == SERVICE_RUNNING)
@@ -1172,13 +1178,11 @@ static void service_enter_dead(struct service *s, const char *cause, enum exit_c
                 service_set_state(s, SERVICE_FAILED, "%s (%s)", cause, exit_cause_to_string(ec));
 }
 
+static void service_proc_exited(struct service *s, const struct pv_exit *exit_info, bool known);
+
 static void on_child(struct loop_event *ev, int res) {
         struct service *s = ev->data;
-        const struct unit_config *c = s->cfg;
         struct pv_exit ex = { 0 };
-        char cause[160];
-        bool was_pre = s->proc_is_pre;
-        enum exit_cause ec;
 
         if (res < 0) {
                 /* The watch itself failed: fall back to a blocking wait; it has exited or
@@ -1197,6 +1201,106 @@ static void on_child(struct loop_event *ev, int res) {
                         ex.core_dumped = si->si_code == CLD_DUMPED;
                 }
         }
+        service_proc_exited(s, &ex, true);
+}
+
+/* The exit of a main process that MAINPID= named: its pidfd became readable.  If it is
+ * our child after all (reparented to us as subreaper) its status is there to take;
+ * otherwise nobody can tell us how it ended, and status says so. */
+static void on_foreign_exit(struct loop_event *ev, int res) {
+        struct service *s = ev->data;
+        struct pv_exit ex = { .pid = s->proc.pid };
+
+        if (pv_process_wait(&s->proc, PV_WAIT_NOHANG, &ex, NULL) == 0)
+                service_proc_exited(s, &ex, true);
+        else {
+                ex = (struct pv_exit){ .pid = s->proc.pid };
+                service_proc_exited(s, &ex, false);
+        }
+}
+
+/* The main process before MAINPID= moved the role: reaped, and that is all. */
+static void on_former_exit(struct loop_event *ev, int res) {
+        struct service *s = ev->data;
+
+        log_debug("%s: former main process %d ended", s->name, (int)s->former.pid);
+        pv_process_release(&s->former);
+}
+
+/* MAINPID=: the service says its main process is now another of its processes (a daemon
+ * that re-executed itself into a child, say).  Accepted only for a process of the same
+ * service (its cgroup, else its session), checked after the pidfd is open so that a
+ * recycled pid cannot slip in between. */
+static void service_set_main_pid(struct service *s, pid_t pid) {
+        struct pv_process p = PV_PROCESS_NULL;
+        pid_t ppid = 0;
+        char path[64], line[512];
+        FILE *f;
+        int r;
+
+        if (s->proc_is_pre || (s->state != SERVICE_RUNNING && s->state != SERVICE_STARTING)) {
+                log_notice("%s: MAINPID=%d ignored: no main process running", s->name, (int)pid);
+                return;
+        }
+        r = pv_process_open(pid, &p, NULL);
+        if (r < 0) {
+                log_warning("%s: MAINPID=%d ignored: %s", s->name, (int)pid, strerror(-r));
+                return;
+        }
+        if (manager_service_of_pid(s->m, pid) != s || pv_process_signal(&p, 0, NULL) < 0) {
+                log_warning("%s: MAINPID=%d ignored: that process is not one of the service's",
+                            s->name, (int)pid);
+                pv_process_release(&p);
+                return;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        f = fopen(path, "re");
+        if (f && fgets(line, sizeof(line), f)) {
+                const char *close_paren = strrchr(line, ')');
+                if (close_paren)
+                        sscanf(close_paren + 2, "%*c %d", &ppid);
+        }
+        if (f)
+                fclose(f);
+        p.pidfd = fd_move_above(p.pidfd, DAEMON_FD_HIGH);
+
+        /* The old main process, if it was our child, is still ours to reap. */
+        loop_disarm(s->m->loop, &s->child_ev);
+        loop_disarm(s->m->loop, &s->former_ev);
+        pv_process_release(&s->former);
+        if (!s->proc_not_child) {
+                s->former = s->proc;
+                s->former_ev.handler = on_former_exit;
+                if (loop_child(s->m->loop, &s->former_ev, s->former.pidfd) < 0)
+                        pv_process_release(&s->former);
+        } else
+                pv_process_release(&s->proc);
+        s->proc = p;
+        s->proc_not_child = ppid != getpid();
+        if (s->proc_not_child) {
+                s->child_ev.handler = on_foreign_exit;
+                r = loop_poll(s->m->loop, &s->child_ev, s->proc.pidfd, POLLIN);
+        } else {
+                s->child_ev.handler = on_child;
+                r = loop_child(s->m->loop, &s->child_ev, s->proc.pidfd);
+        }
+        if (r < 0)
+                log_error("%s: cannot watch the new main process %d: %s", s->name, (int)pid, strerror(-r));
+        log_info("%s: main process is now %d (MAINPID=)%s", s->name, (int)pid,
+                 s->proc_not_child ? ", not a child of pidvisor: its exit status will not be known" : "");
+        if (s->state == SERVICE_RUNNING)
+                service_set_state(s, SERVICE_RUNNING, "pid %d", (int)pid);
+}
+
+/* The main process (or an ExecStartPre= command) ended.  known: false when it was not
+ * our child, so only the fact of its end is known. */
+static void service_proc_exited(struct service *s, const struct pv_exit *exit_info, bool known) {
+        const struct unit_config *c = s->cfg;
+        struct pv_exit ex = *exit_info;
+        char cause[160];
+        bool was_pre = s->proc_is_pre;
+        enum exit_cause ec;
+
         /* Everything it wrote before dying belongs to this exit's record (what a
          * leftover process writes later still reaches the log through the pipe). */
         for (int i = 0; i < 2; i++) {
@@ -1207,8 +1311,16 @@ static void on_child(struct loop_event *ev, int res) {
                         ;
                 pipe_flush_partial(o);
         }
-        pv_exit_describe(&ex, cause, sizeof(cause));
-        ec = exit_cause_classify(c, ex.signaled, ex.signaled ? ex.signal : ex.status);
+        if (known) {
+                pv_exit_describe(&ex, cause, sizeof(cause));
+                ec = exit_cause_classify(c, ex.signaled, ex.signaled ? ex.signal : ex.status);
+        } else {
+                /* Counted as a failure: a crash must not pass for a clean exit. */
+                snprintf(cause, sizeof(cause), "exited, status unknown (pid %d was not a child of pidvisor)",
+                         (int)ex.pid);
+                ec = EXIT_CAUSE_UNCLEAN_CODE;
+                ex.status = 255;
+        }
         /* Leftovers of its group go with it (KillMode=control-group or mixed). */
         if (c->kill_mode != KILL_PROCESS)
                 cgroup_kill_service(s, SIGKILL, s->proc.pid);
