@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the unit parser: unit_load_string() on the input, then everything
- * a caller would touch (diagnostics, $VAR expansion of each command), then freeing it all.
+ * a caller would touch (diagnostics, $VAR expansion of each command, socket addresses
+ * formatted back), then freeing it all.  An input holding a form feed is split there: the
+ * part after it is a NAME.socket file read beside the service.
  * Short NUL-free inputs also go straight to exec_command_parse() and parse_timespan(). */
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +33,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct unit_config *u = NULL;
         char buf[64];
 
-        if (unit_load_string("fuzz.service", (const char *)data, size, &u, &d) == 0) {
+        const uint8_t *ff = memchr(data, '\f', size);
+        size_t service_len = ff ? (size_t)(ff - data) : size;
+        int r;
+
+        if (ff)
+                r = unit_load_strings("fuzz.service", (const char *)data, service_len, "fuzz.socket",
+                                      (const char *)ff + 1, size - service_len - 1, &u, &d);
+        else
+                r = unit_load_string("fuzz.service", (const char *)data, size, &u, &d);
+        if (r == 0) {
+                char addr[256];
+
+                for (size_t i = 0; i < u->n_listen; i++)
+                        socket_address_format(&u->listen[i].addr, addr, sizeof(addr));
                 expand_all(u->exec_start, u->n_exec_start, u->environment);
                 expand_all(u->exec_start_pre, u->n_exec_start_pre, env);
                 format_timespan(buf, sizeof(buf), u->restart_sec);
