@@ -5,3 +5,4 @@
 #include <pidvisor/process.h>
 #include <pidvisor/spawn.h>
 #include <pidvisor/notify.h>
+#include <pidvisor/handoff.h>

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The commands that talk to a running daemon over its control socket
- * (docs/protocol.md): status, list, start, stop, restart, reload, reset-failed, events. */
+ * (docs/protocol.md): status, list, start, stop, restart, upgrade, reload, reset-failed,
+ * events. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -288,6 +289,37 @@ static int cmd_jobs(struct client *c, const char *cmd, int argc, char **argv) {
         return failed ? 1 : 0;
 }
 
+/* upgrade NAME...: one at a time, each reported as it ends. */
+static int cmd_upgrade(struct client *c, int argc, char **argv) {
+        int failed = 0;
+
+        if (argc < 2) {
+                fprintf(stderr, "pidvisor upgrade: give at least one service name\n");
+                return 2;
+        }
+        for (int i = 1; i < argc; i++) {
+                json_t *res = call(c, "upgrade", json_pack("{s:s}", "name", argv[i])), *l, *v;
+                size_t k;
+
+                if (!res) {
+                        failed++;
+                        continue;
+                }
+                printf("%s: pid %lld replaced by pid %lld (%s", argv[i],
+                       (long long)json_integer_value(json_object_get(res, "old_pid")),
+                       (long long)json_integer_value(json_object_get(res, "new_pid")), str_or(res, "mode", "?"));
+                l = json_object_get(res, "listeners");
+                json_array_foreach(l, k, v)
+                        printf("%s%s", k == 0 ? ": " : ", ", json_string_value(v));
+                printf("); ready after %.1f ms, old instance gone %.1f ms later, daemon busy %.3f ms\n",
+                       json_integer_value(json_object_get(res, "ready_usec")) / 1000.0,
+                       json_integer_value(json_object_get(res, "drain_usec")) / 1000.0,
+                       json_integer_value(json_object_get(res, "manager_usec")) / 1000.0);
+                json_decref(res);
+        }
+        return failed ? 1 : 0;
+}
+
 static void print_names(const char *label, json_t *a) {
         size_t i;
         json_t *v;
@@ -379,6 +411,8 @@ int cli_client(const char *cmd, int argc, char **argv) {
                 r = cmd_reload(&c, argc, argv);
         else if (!strcmp(cmd, "events"))
                 r = cmd_events(&c);
+        else if (!strcmp(cmd, "upgrade"))
+                r = cmd_upgrade(&c, argc, argv);
         else
                 r = cmd_jobs(&c, cmd, argc, argv);
         client_close(&c);

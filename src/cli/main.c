@@ -18,6 +18,8 @@ static const char usage[] =
         "                                     crash history\n"
         "  list [--json]                      the same table as `status`\n"
         "  start|stop|restart NAME...         and wait until it is done\n"
+        "  upgrade NAME...                    hot restart: a new instance takes the listeners,\n"
+        "                                     then the old one drains (no refused connection)\n"
         "  reset-failed NAME...               clear a failed state and the start limit\n"
         "  reload [--restart-changed]         re-read the units directory\n"
         "  events                             stream state changes, one JSON object per line\n"
@@ -49,7 +51,7 @@ int main(int argc, char **argv) {
                 return daemon_main(argc - 1, argv + 1);
         if (cmd && (!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "start") ||
                     !strcmp(cmd, "stop") || !strcmp(cmd, "restart") || !strcmp(cmd, "reload") ||
-                    !strcmp(cmd, "reset-failed") || !strcmp(cmd, "events")))
+                    !strcmp(cmd, "reset-failed") || !strcmp(cmd, "events") || !strcmp(cmd, "upgrade")))
                 return cli_client(cmd, argc - 1, argv + 1);
 
         if (cmd)

@@ -18,6 +18,7 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "upgrade.h"
 
 #define LINE_MAX_BYTES (64 * 1024)
 #define OUT_MAX (1024 * 1024)
@@ -229,6 +230,14 @@ static void handle_request(struct conn *c, const char *line, size_t len) {
                         deps_stop(s);
                         service_add_waiter(s, c, id, WAIT_STOP);
                 }
+        } else if (!strcmp(cmd, "upgrade")) {
+                if (m->shutting_down)
+                        control_reply(c, id, false, NULL, "the daemon is shutting down");
+                else if ((s = require_service(c, id, args))) {
+                        char why_buf[600];
+                        if (upgrade_begin(s, c, id, why_buf, sizeof(why_buf)) < 0)
+                                control_reply(c, id, false, NULL, why_buf);
+                }
         } else if (!strcmp(cmd, "reset-failed")) {
                 if ((s = require_service(c, id, args))) {
                         service_reset_failed(s, &why);
@@ -249,7 +258,7 @@ static void handle_request(struct conn *c, const char *line, size_t len) {
         } else {
                 snprintf(msg, sizeof(msg),
                          "unknown command \"%.200s\" (known: ping list status start stop restart "
-                         "reset-failed reload events)", cmd);
+                         "upgrade reset-failed reload events)", cmd);
                 control_reply(c, id, false, NULL, msg);
         }
 out:

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "upgrade.h"
 #include "lib/util.h"
 
 static const char *listen_key_name(int type) {
@@ -367,30 +368,45 @@ void service_fdstore_release(struct service *s) {
 }
 
 int service_listen_fds(const struct service *s, int **ret_fds, size_t *ret_n, char **ret_names) {
-        size_t n = s->n_listen_fds + s->n_fdstore, len = 0;
+        size_t n_taken = 0, n, len = 0, k = 0;
+        const struct pv_listener *taken = upgrade_passed_listeners(s, &n_taken);
         _cleanup_free_ int *fds = NULL;
-        _cleanup_free_ char *names = NULL;
-        const char *sock_name = s->cfg && s->cfg->fd_name ? s->cfg->fd_name : "unknown";
+        _cleanup_free_ char *names = NULL, *default_name = NULL;
+        const char *sock_name = s->cfg ? s->cfg->fd_name : NULL;
 
         *ret_fds = NULL;
         *ret_n = 0;
         *ret_names = NULL;
+        n = s->n_listen_fds + n_taken + s->n_fdstore;
         if (n == 0)
                 return 0;
-        fds = malloc(n * sizeof(*fds));
-        for (size_t i = 0; i < s->n_listen_fds; i++)
-                len += strlen(sock_name) + 1;
+        /* Taken listeners are named as a socket unit's would be, so that a service that
+         * looks its listeners up by name finds them either way. */
+        if (!sock_name) {
+                if (asprintf(&default_name, "%s.socket", s->name) < 0)
+                        return -ENOMEM;
+                sock_name = default_name;
+        }
+        len = (s->n_listen_fds + n_taken) * (strlen(sock_name) + 1);
         for (size_t i = 0; i < s->n_fdstore; i++)
                 len += strlen(s->fdstore[i].name) + 1;
+        fds = malloc(n * sizeof(*fds));
         names = malloc(len + 1);
         if (!fds || !names)
                 return -ENOMEM;
         names[0] = 0;
         len = 0;
-        for (size_t i = 0; i < n; i++) {
-                const char *nm = i < s->n_listen_fds ? sock_name : s->fdstore[i - s->n_listen_fds].name;
-                fds[i] = i < s->n_listen_fds ? s->listen_fds[i] : s->fdstore[i - s->n_listen_fds].fd;
-                len += (size_t)sprintf(names + len, "%s%s", i ? ":" : "", nm);
+        for (size_t i = 0; i < s->n_listen_fds; i++, k++) {
+                fds[k] = s->listen_fds[i];
+                len += (size_t)sprintf(names + len, "%s%s", k ? ":" : "", sock_name);
+        }
+        for (size_t i = 0; i < n_taken; i++, k++) {
+                fds[k] = taken[i].fd;
+                len += (size_t)sprintf(names + len, "%s%s", k ? ":" : "", sock_name);
+        }
+        for (size_t i = 0; i < s->n_fdstore; i++, k++) {
+                fds[k] = s->fdstore[i].fd;
+                len += (size_t)sprintf(names + len, "%s%s", k ? ":" : "", s->fdstore[i].name);
         }
         *ret_fds = TAKE_PTR(fds);
         *ret_n = n;

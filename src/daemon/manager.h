@@ -70,6 +70,10 @@ struct service {
         pid_t session;                /* the session its commands run in (their first pid) */
         struct pv_process former;     /* the main process before MAINPID=, reaped when it ends */
         struct loop_event former_ev;
+        struct upgrade *up;           /* `pidvisor upgrade` under way (upgrade.c), or NULL */
+        struct pv_listener *kept;     /* KeepListeners=: copies of its listeners (upgrade.c) */
+        size_t n_kept;
+        struct loop_event keep_ev;    /* takes them a little after it started */
         bool proc_is_pre;
         size_t pre_index;
         struct loop_event child_ev;
@@ -202,6 +206,11 @@ struct service *manager_find(struct manager *m, const char *name);
 /* The service a process belongs to: by its cgroup (ours only), else by its session.
  * NULL if none.  Reads /proc: verify the process afterwards through its pidfd. */
 struct service *manager_service_of_pid(struct manager *m, pid_t pid);
+
+/* For upgrade.c: the service's start path, in pieces. */
+int service_apply_pending_config(struct service *s, char *why, size_t why_size);
+int service_spawn_successor(struct service *s, char *why, size_t why_size);
+void service_watch_main(struct service *s);
 int manager_reload(struct manager *m, bool restart_changed, json_t **report);
 double manager_random01(struct manager *m);
 /* After a child was reaped: in subreaper/PID 1 mode, look for orphans again. */

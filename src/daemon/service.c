@@ -26,6 +26,7 @@
 #include "listen.h"
 #include "logfile.h"
 #include "notify.h"
+#include "upgrade.h"
 
 /* What a fresh service environment holds before Environment=, as systemd gives it. */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -50,6 +51,8 @@ bool service_is_tracked_pid(const struct service *s, pid_t pid) {
 
 static void service_schedule(struct service *s, usec_t delay);
 static void service_set_main_pid(struct service *s, pid_t pid);
+static void main_started(struct service *s);
+static void on_foreign_exit(struct loop_event *ev, int res);
 static void service_spawn_next(struct service *s);
 static void service_enter_running(struct service *s);
 static void service_enter_dead(struct service *s, const char *cause, enum exit_cause ec,
@@ -69,6 +72,7 @@ struct service *service_new(struct manager *m, const char *name) {
         s->proc = PV_PROCESS_NULL;
         s->former = PV_PROCESS_NULL;
         loop_event_init(&s->former_ev, NULL, s);
+        loop_event_init(&s->keep_ev, NULL, s);
         for (int i = 0; i < 2; i++)
                 s->out[i] = (struct outpipe){ .s = s, .fd = -EBADF };
         s->cgroup_fd = -EBADF;
@@ -115,6 +119,9 @@ void service_free(struct service *s) {
         if (!s)
                 return;
         l = s->m->loop;
+        upgrade_free(s);
+        loop_disarm(l, &s->keep_ev);
+        pv_listeners_free(s->kept, s->n_kept);
         loop_disarm(l, &s->timer_ev);
         loop_disarm(l, &s->reset_ev);
         loop_disarm(l, &s->watchdog_ev);
@@ -218,6 +225,7 @@ void service_drop_waiters_of(struct service *s, struct conn *c) {
                 json_decref(w->id);
                 free(w);
         }
+        upgrade_drop_conn(s, c);
 }
 
 void service_set_state(struct service *s, enum service_state st, const char *fmt, ...) {
@@ -590,7 +598,9 @@ static void on_ready_fd(struct loop_event *ev, int res) {
         while ((n = read(s->ready_fd, buf, sizeof(buf))) > 0)
                 if (memchr(buf, '\n', (size_t)n)) {
                         ready_close(s);
-                        if (s->state == SERVICE_STARTING && s->awaiting_ready && !s->proc_is_pre)
+                        if (upgrade_awaits_ready(s))
+                                upgrade_successor_ready(s);
+                        else if (s->state == SERVICE_STARTING && s->awaiting_ready && !s->proc_is_pre)
                                 service_enter_running(s);
                         return;
                 }
@@ -680,6 +690,7 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         r = route_output(s, &a, output_fds, why, why_size);
         if (r < 0)
                 goto out;
+        upgrade_share_output(s, a.stdio);
         a.cgroup_fd = s->cgroup_fd;
         if (c->working_directory) {
                 if (strcmp(c->working_directory, "~") == 0)
@@ -815,6 +826,7 @@ static void service_enter_running(struct service *s) {
                 loop_timer(s->m->loop, &s->reset_ev, now_usec(CLOCK_MONOTONIC) + c->restart_reset);
         }
         watchdog_arm(s);
+        upgrade_keep_listeners_later(s);
         service_set_state(s, SERVICE_RUNNING, "pid %d%s%s", (int)s->proc.pid, s->status_text ? ": " : "",
                           s->status_text ? s->status_text : "");
 }
@@ -888,7 +900,9 @@ bool service_notify(struct service *s, pid_t pid, bool is_main, bool is_control,
         }
         if (msg->stopping && s->state == SERVICE_RUNNING)
                 service_set_state(s, SERVICE_RUNNING, "pid %d, stopping on its own", (int)s->proc.pid);
-        if (msg->ready && s->state == SERVICE_STARTING && s->awaiting_ready && !s->proc_is_pre)
+        if (msg->ready && is_main && upgrade_awaits_ready(s))
+                upgrade_successor_ready(s);
+        else if (msg->ready && s->state == SERVICE_STARTING && s->awaiting_ready && !s->proc_is_pre)
                 service_enter_running(s);
         else if (msg->ready && s->reloading) {
                 s->reloading = false;
@@ -915,20 +929,14 @@ static void service_spawn_next(struct service *s) {
                 service_enter_dead(s, cause, EXIT_CAUSE_UNCLEAN_CODE, false, 203);
                 return;
         }
-        s->proc_is_pre = pre;
-        s->active_since_mono = now_usec(CLOCK_MONOTONIC);
         if (pre) {
+                s->proc_is_pre = true;
+                s->active_since_mono = now_usec(CLOCK_MONOTONIC);
                 service_set_state(s, SERVICE_STARTING, "ExecStartPre= %zu (pid %d)", s->pre_index + 1,
                                   (int)s->proc.pid);
                 return;
         }
-        s->start_seq = ++s->m->start_seq;
-        s->kill_reason = KILLED_NONE;
-        s->reloading = false;
-        s->status_errno = -1;
-        free(s->status_text);
-        s->status_text = NULL;
-        s->watchdog_usec = c->watchdog;
+        main_started(s);
         if (c->type == SERVICE_NOTIFY || c->notification_fd >= 3) {
                 char t[64];
                 s->awaiting_ready = true;
@@ -942,19 +950,71 @@ static void service_spawn_next(struct service *s) {
         service_enter_running(s);
 }
 
+/* A reloaded unit file, if any, takes effect; the sockets follow the config in force (a
+ * reload that changed them, or a bind that failed earlier, such as an address in use).
+ * On error the old config stays. */
+int service_apply_pending_config(struct service *s, char *why, size_t why_size) {
+        struct unit_config *old = s->cfg;
+        int r;
+
+        if (s->next_cfg)
+                s->cfg = s->next_cfg;
+        r = service_sockets_sync(s, why, why_size);
+        if (r < 0) {
+                s->cfg = old;
+                return r;
+        }
+        if (s->next_cfg) {
+                s->next_cfg = NULL;
+                unit_config_free(old);
+                log_info("%s: now running the reloaded unit file", s->name);
+        }
+        return 0;
+}
+
+/* Per-instance state of a new main process. */
+static void main_started(struct service *s) {
+        s->proc_is_pre = false;
+        s->active_since_mono = now_usec(CLOCK_MONOTONIC);
+        s->start_seq = ++s->m->start_seq;
+        s->kill_reason = KILLED_NONE;
+        s->reloading = false;
+        s->status_errno = -1;
+        free(s->status_text);
+        s->status_text = NULL;
+        s->watchdog_usec = s->cfg->watchdog;
+}
+
+int service_spawn_successor(struct service *s, char *why, size_t why_size) {
+        int r = spawn_command(s, &s->cfg->exec_start[0], why, why_size);
+
+        if (r >= 0)
+                main_started(s);
+        return r;
+}
+
+void service_watch_main(struct service *s) {
+        int r;
+
+        loop_disarm(s->m->loop, &s->child_ev);
+        if (s->proc_not_child) {
+                s->child_ev.handler = on_foreign_exit;
+                r = loop_poll(s->m->loop, &s->child_ev, s->proc.pidfd, POLLIN);
+        } else {
+                s->child_ev.handler = on_child;
+                r = loop_child(s->m->loop, &s->child_ev, s->proc.pidfd);
+        }
+        if (r < 0)
+                log_error("%s: cannot watch pid %d: %s", s->name, (int)s->proc.pid, strerror(-r));
+}
+
 /* A start attempt, automatic or asked for: applies a pending config, checks the start
  * limit, then runs the commands. */
 static int service_begin(struct service *s, bool automatic) {
         char why[768];
         int r;
 
-        if (s->next_cfg) {
-                unit_config_free(s->cfg);
-                s->cfg = TAKE_PTR(s->next_cfg);
-                log_info("%s: now running the reloaded unit file", s->name);
-        }
-        /* Sockets of a reloaded unit, or a bind that failed earlier (address in use). */
-        r = service_sockets_sync(s, why, sizeof(why));
+        r = service_apply_pending_config(s, why, sizeof(why));
         if (r < 0) {
                 log_error("%s: %s", s->name, why);
                 service_set_state(s, SERVICE_FAILED, "socket: %s", why);
@@ -1024,6 +1084,7 @@ int service_start(struct service *s, const char **why) {
 /* --- stopping ------------------------------------------------------------------------ */
 
 int service_stop(struct service *s) {
+        upgrade_abort(s, "the service is being stopped");
         loop_disarm(s->m->loop, &s->reset_ev);
         s->restart_requested = false;
         switch (s->state) {
@@ -1277,15 +1338,7 @@ static void service_set_main_pid(struct service *s, pid_t pid) {
                 pv_process_release(&s->proc);
         s->proc = p;
         s->proc_not_child = ppid != getpid();
-        if (s->proc_not_child) {
-                s->child_ev.handler = on_foreign_exit;
-                r = loop_poll(s->m->loop, &s->child_ev, s->proc.pidfd, POLLIN);
-        } else {
-                s->child_ev.handler = on_child;
-                r = loop_child(s->m->loop, &s->child_ev, s->proc.pidfd);
-        }
-        if (r < 0)
-                log_error("%s: cannot watch the new main process %d: %s", s->name, (int)pid, strerror(-r));
+        service_watch_main(s);
         log_info("%s: main process is now %d (MAINPID=)%s", s->name, (int)pid,
                  s->proc_not_child ? ", not a child of pidvisor: its exit status will not be known" : "");
         if (s->state == SERVICE_RUNNING)
@@ -1321,8 +1374,12 @@ static void service_proc_exited(struct service *s, const struct pv_exit *exit_in
                 ec = EXIT_CAUSE_UNCLEAN_CODE;
                 ex.status = 255;
         }
-        /* Leftovers of its group go with it (KillMode=control-group or mixed). */
-        if (c->kill_mode != KILL_PROCESS)
+        /* An upgrade's successor that dies before it is ready: the old instance serves on. */
+        if (s->up && !was_pre && upgrade_successor_exited(s, cause))
+                return;
+        /* Leftovers of its group go with it (KillMode=control-group or mixed); during an
+         * upgrade the cgroup also holds the draining old instance, which has its own end. */
+        if (c->kill_mode != KILL_PROCESS && !s->up)
                 cgroup_kill_service(s, SIGKILL, s->proc.pid);
         pv_process_release(&s->proc);
         loop_disarm(s->m->loop, &s->timer_ev);
@@ -1453,6 +1510,8 @@ json_t *service_to_json(const struct service *s, bool full) {
         json_object_set_new(o, "load_error", jstr(s->load_error));
         json_object_set_new(o, "reload_pending", json_boolean(s->next_cfg != NULL));
         json_object_set_new(o, "status_text", jstr(s->status_text));
+        if (s->up)
+                json_object_set_new(o, "upgrade", upgrade_json(s));
         if (s->status_errno >= 0)
                 json_object_set_new(o, "status_errno", json_integer(s->status_errno));
         if (full) {

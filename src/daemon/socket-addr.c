@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "socket-addr.h"
 
+#include <pidvisor/handoff.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -155,51 +157,7 @@ int socket_address_parse(const char *text, int type, struct socket_address *ret,
 }
 
 char *socket_address_format(const struct socket_address *a, char *buf, size_t size) {
-        char host[INET6_ADDRSTRLEN];
-
-        if (size == 0)
-                return buf;
-        buf[0] = 0;
-        switch (a->sockaddr.sa.sa_family) {
-        case AF_INET:
-                inet_ntop(AF_INET, &a->sockaddr.in.sin_addr, host, sizeof(host));
-                snprintf(buf, size, "%s:%u", host, ntohs(a->sockaddr.in.sin_port));
-                break;
-        case AF_INET6:
-                inet_ntop(AF_INET6, &a->sockaddr.in6.sin6_addr, host, sizeof(host));
-                if (a->sockaddr.in6.sin6_scope_id)
-                        snprintf(buf, size, "[%s%%%u]:%u", host, a->sockaddr.in6.sin6_scope_id,
-                                 ntohs(a->sockaddr.in6.sin6_port));
-                else
-                        snprintf(buf, size, "[%s]:%u", host, ntohs(a->sockaddr.in6.sin6_port));
-                break;
-        case AF_UNIX: {
-                size_t n = a->len > offsetof(struct sockaddr_un, sun_path)
-                                   ? a->len - offsetof(struct sockaddr_un, sun_path)
-                                   : 0;
-                const char *p = a->sockaddr.un.sun_path;
-                size_t o = 0;
-
-                if (n > 0 && p[0] != 0) {
-                        snprintf(buf, size, "%.*s", (int)strnlen(p, n), p);
-                        break;
-                }
-                for (size_t i = 0; i < n && o + 5 < size; i++) {
-                        unsigned char c = (unsigned char)p[i];
-                        if (i == 0)
-                                buf[o++] = '@';
-                        else if (c >= 0x20 && c < 0x7f && c != '\\')
-                                buf[o++] = (char)c;
-                        else
-                                o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-                }
-                buf[o < size ? o : size - 1] = 0;
-                break;
-        }
-        default:
-                snprintf(buf, size, "(family %d)", a->sockaddr.sa.sa_family);
-        }
-        return buf;
+        return pv_sockaddr_format(&a->sockaddr.sa, a->len, buf, size);
 }
 
 const char *socket_type_to_string(int type) {

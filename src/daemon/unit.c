@@ -50,6 +50,8 @@ struct parser {
         int auto_start;                  /* AutoStart=: -1 not given */
         int notify_access;               /* NotifyAccess=: -1 not given */
         bool wanted_by_default;          /* [Install] WantedBy= names a boot target */
+        int hot_restart;                 /* HotRestart=: -1 not given */
+        unsigned hot_restart_line, keep_listeners_line;
         const char *file;                /* the file being read: path, or the .socket's */
         bool in_socket_file;             /* reading NAME.socket */
         bool socket_keys_seen;           /* a [Socket] key in the current file */
@@ -378,6 +380,9 @@ static void unit_defaults(struct unit_config *u) {
                 .bind_ipv6_only = -1,
                 .socket_mode = 0666,
                 .directory_mode = 0755,
+                .upgrade_timeout = 30 * USEC_PER_SEC,
+                .drain_timeout = DRAIN_TIMEOUT_UNSET,
+                .ready_delay = 500 * USEC_PER_MSEC,
         };
 }
 
@@ -1364,6 +1369,131 @@ static int parse_socket_unsupported(struct parser *p, const struct key *k, unsig
                       "Listen{Stream,Datagram,SequentialPacket}= kinds)", k->name);
 }
 
+/* ---- hot restart ([X-Pidvisor]) ------------------------------------------------------ */
+
+static const struct enum_name hot_restarts[] = {
+        { "no", HOT_RESTART_NO },
+        { "socket", HOT_RESTART_SOCKET },
+        { "takeover", HOT_RESTART_TAKEOVER },
+        { "transparent", HOT_RESTART_TRANSPARENT },
+        { NULL, 0 },
+};
+
+const char *hot_restart_to_string(enum hot_restart h) {
+        for (const struct enum_name *e = hot_restarts; e->name; e++)
+                if (e->value == (int)h)
+                        return e->name;
+        return "?";
+}
+
+static int parse_hot_restart(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        if (!*value) {
+                p->hot_restart = -1;
+                return 0;
+        }
+        for (const struct enum_name *e = hot_restarts; e->name; e++)
+                if (strcmp(e->name, value) == 0) {
+                        p->u->hot_restart = (enum hot_restart)e->value;
+                        p->hot_restart = e->value;
+                        p->hot_restart_line = line;
+                        return 0;
+                }
+        return invalid(p, line, k->name, value, "no, socket, takeover or transparent");
+}
+
+/* ReadyCheck=: alive (default), connect, or delay DURATION. */
+static int parse_ready_check(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        usec_t t;
+
+        if (!*value || strcmp(value, "alive") == 0) {
+                p->u->ready_check = READY_CHECK_ALIVE;
+                return 0;
+        }
+        if (strcmp(value, "connect") == 0) {
+                p->u->ready_check = READY_CHECK_CONNECT;
+                return 0;
+        }
+        if (strncmp(value, "delay", 5) == 0 && is_space(value[5])) {
+                const char *d = value + 6;
+                while (is_space(*d))
+                        d++;
+                if (parse_timespan(d, &t) == 0 && t != USEC_INFINITY) {
+                        p->u->ready_check = READY_CHECK_DELAY;
+                        p->u->ready_delay = t;
+                        return 0;
+                }
+        }
+        return invalid(p, line, k->name, value, "alive, connect, or delay DURATION (delay 2s)");
+}
+
+static int parse_drain_signal(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        int sig;
+
+        if (!*value) {
+                p->u->drain_signal = 0;
+                return 0;
+        }
+        sig = pv_signal_from_name(value);
+        if (sig < 1 || sig > 64)
+                return invalid(p, line, k->name, value,
+                               "a signal name such as SIGQUIT or QUIT, or a number from 1 to 64");
+        p->u->drain_signal = sig;
+        return 0;
+}
+
+static int parse_takeover_datagram(struct parser *p, const struct key *k, unsigned line,
+                                   const char *value) {
+        struct unit_config *u = p->u;
+        struct socket_address a, *grown;
+        const char *why;
+
+        if (!*value) {
+                free(u->takeover_datagram);
+                u->takeover_datagram = NULL;
+                u->n_takeover_datagram = 0;
+                return 0;
+        }
+        if (socket_address_parse(value, SOCK_DGRAM, &a, &why) < 0)
+                return invalid_because(p, line, k->name, value, why);
+        grown = realloc(u->takeover_datagram, (u->n_takeover_datagram + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        u->takeover_datagram = grown;
+        u->takeover_datagram[u->n_takeover_datagram++] = a;
+        return 0;
+}
+
+static int parse_keep_listeners(struct parser *p, const struct key *k, unsigned line,
+                                const char *value) {
+        int b = *value ? parse_bool(value) : 0;
+
+        if (b < 0)
+                return invalid(p, line, k->name, value, "a boolean");
+        p->u->keep_listeners = b;
+        p->keep_listeners_line = line;
+        return 0;
+}
+
+static int check_hot_restart(struct parser *p) {
+        struct unit_config *u = p->u;
+
+        if (p->hot_restart < 0)
+                u->hot_restart = u->n_listen > 0 ? HOT_RESTART_SOCKET : HOT_RESTART_NO;
+        else if (u->hot_restart == HOT_RESTART_SOCKET && u->n_listen == 0)
+                return report(p, true, p->hot_restart_line,
+                              "HotRestart=socket: the unit has no [Socket] listeners (ListenStream= ...) "
+                              "to keep; use takeover or transparent to move the service's own");
+        if (u->keep_listeners && u->hot_restart != HOT_RESTART_TAKEOVER &&
+            u->hot_restart != HOT_RESTART_TRANSPARENT)
+                return report(p, false, p->keep_listeners_line,
+                              "KeepListeners=: has no effect with HotRestart=%s (the [Socket] listeners "
+                              "are kept anyway, or there is nothing to keep), ignoring",
+                              hot_restart_to_string(u->hot_restart));
+        if (u->drain_timeout == DRAIN_TIMEOUT_UNSET)
+                u->drain_timeout = u->timeout_stop;
+        return 0;
+}
+
 #define F(field) offsetof(struct unit_config, field)
 static const struct key keys[] = {
         { SEC_UNIT, "Description", parse_string, F(description) },
@@ -1433,6 +1563,13 @@ static const struct key keys[] = {
         { SEC_SOCKET, "Accept", parse_accept, 0 },
         { SEC_SOCKET, "Service", parse_socket_unsupported, 0 },
 
+        { SEC_PIDVISOR, "HotRestart", parse_hot_restart, F(hot_restart) },
+        { SEC_PIDVISOR, "ReadyCheck", parse_ready_check, 0 },
+        { SEC_PIDVISOR, "UpgradeTimeoutSec", parse_timeout, F(upgrade_timeout) },
+        { SEC_PIDVISOR, "DrainSignal", parse_drain_signal, 0 },
+        { SEC_PIDVISOR, "DrainTimeoutSec", parse_timeout, F(drain_timeout) },
+        { SEC_PIDVISOR, "TakeoverDatagram", parse_takeover_datagram, 0 },
+        { SEC_PIDVISOR, "KeepListeners", parse_keep_listeners, 0 },
         { SEC_PIDVISOR, "RestartJitter", parse_jitter, 0 },
         { SEC_PIDVISOR, "RestartResetSec", parse_sec, F(restart_reset) },
         { SEC_PIDVISOR, "FailedCooldownSec", parse_sec, F(failed_cooldown) },
@@ -1531,6 +1668,7 @@ void unit_config_free(struct unit_config *u) {
         free(u->socket_user);
         free(u->socket_group);
         free(u->fd_name);
+        free(u->takeover_datagram);
         free(u);
 }
 
@@ -1675,7 +1813,7 @@ int unit_load_strings(const char *path, const char *text, size_t len, const char
                       struct diagnostics *diag) {
         _cleanup_(unit_config_freep) struct unit_config *u = NULL;
         _cleanup_(parser_done) struct parser p = { .path = path, .file = path, .auto_start = -1,
-                                                   .notify_access = -1 };
+                                                   .notify_access = -1, .hot_restart = -1 };
         int r;
 
         if (!path || (!text && len > 0) || !ret || (socket_text && !socket_path))
@@ -1711,6 +1849,8 @@ int unit_load_strings(const char *path, const char *text, size_t len, const char
                 r = check_sockets(&p);
                 p.file = path;
         }
+        if (r >= 0)
+                r = check_hot_restart(&p);
 
 done:
         if (r < 0)

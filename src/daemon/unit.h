@@ -71,6 +71,22 @@ struct exec_command {
         unsigned line;       /* where it was written */
 };
 
+/* How `pidvisor upgrade` moves listeners ([X-Pidvisor] HotRestart=). */
+enum hot_restart {
+        HOT_RESTART_NO,          /* no upgrade: there is nothing to move */
+        HOT_RESTART_SOCKET,      /* the daemon's own [Socket] listeners */
+        HOT_RESTART_TAKEOVER,    /* taken from the running instance, passed as LISTEN_FDS */
+        HOT_RESTART_TRANSPARENT, /* taken, and installed where the successor binds */
+};
+
+/* When an upgrade's successor counts as ready, unless it is Type=notify (READY=1) or
+ * uses NotificationFD= ([X-Pidvisor] ReadyCheck=). */
+enum ready_check {
+        READY_CHECK_ALIVE,   /* still alive 500 ms after exec (transparent: and bound) */
+        READY_CHECK_CONNECT, /* a connection to each stream listener is accepted */
+        READY_CHECK_DELAY,   /* alive after ReadyCheck=delay D */
+};
+
 /* Where a service's stdout or stderr goes (StandardOutput=, StandardError=). */
 enum std_output_kind {
         STD_OUTPUT_LOG,     /* the service's log file (systemd's journal, kmsg; the default) */
@@ -180,6 +196,17 @@ struct unit_config {
         unsigned socket_user_line;  /* for messages when the user turns out unknown */
         char *fd_name;              /* FileDescriptorName=, default "NAME.socket" */
 
+        /* [X-Pidvisor] hot restart (upgrade.c) */
+        enum hot_restart hot_restart; /* default: socket with [Socket], else no */
+        enum ready_check ready_check;
+        usec_t ready_delay;           /* ReadyCheck=delay D (else 500 ms) */
+        usec_t upgrade_timeout;       /* UpgradeTimeoutSec=, default 30 s */
+        int drain_signal;             /* DrainSignal=, default 0: KillSignal= */
+        usec_t drain_timeout;         /* DrainTimeoutSec=, default USEC_INFINITY-1: TimeoutStopSec= */
+        struct socket_address *takeover_datagram; /* TakeoverDatagram= */
+        size_t n_takeover_datagram;
+        bool keep_listeners;          /* KeepListeners=: a copy held across crashes */
+
         /* [X-Pidvisor] */
         double restart_jitter;   /* 0..1, the random share of each restart delay; default 0 */
         usec_t restart_reset;    /* default 0: never (systemd's behaviour) */
@@ -221,3 +248,7 @@ const char *restart_mode_to_string(enum restart_mode m);
 const char *kill_mode_to_string(enum kill_mode m);
 const char *service_type_to_string(enum service_type t);
 const char *notify_access_to_string(enum notify_access a);
+const char *hot_restart_to_string(enum hot_restart h);
+
+/* drain_timeout's "not given" value: TimeoutStopSec= applies. */
+#define DRAIN_TIMEOUT_UNSET (USEC_INFINITY - 1)

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+/* `pidvisor upgrade` (hot restart, issue 6) against a real daemon, under load.
+ *
+ * The server is tests/fixtures/pv-upserver (answers "TAG PID", drains on SIGTERM); the
+ * load is tests/fixtures/pv-load (closed loop, K connections, every failure counted by
+ * kind).  Each mode runs 50 upgrades in a row while the load runs and must see zero
+ * failed requests, with every successor's pid among the answers (it really served);
+ * the same load against a naive restart of a self-binding server must see failures, so
+ * that a zero above means something. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "daemonlib.h"
+#include "testlib.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define N_UPGRADES 50
+
+static const char *upserver(void) {
+        const char *p = getenv("PV_UPSERVER");
+        ck_assert_msg(p && *p, "PV_UPSERVER is not set (run through meson test)");
+        return p;
+}
+
+static const char *loader(void) {
+        const char *p = getenv("PV_LOAD");
+        ck_assert_msg(p && *p, "PV_LOAD is not set (run through meson test)");
+        return p;
+}
+
+/* A free TCP port on 127.0.0.1 (bound to port 0, closed again). */
+static int free_port(void) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(a);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+        port = ntohs(a.sin_port);
+        close(fd);
+        return port;
+}
+
+struct load {
+        pid_t pid;
+        char *out;
+};
+
+static void load_start(struct dl_daemon *d, struct load *l, int port, int conns) {
+        char addr[64], k[16];
+        int fd;
+
+        snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+        snprintf(k, sizeof(k), "%d", conns);
+        l->out = dl_path(d, "load.json");
+        l->pid = fork();
+        ck_assert_int_ge(l->pid, 0);
+        if (l->pid == 0) {
+                fd = open(l->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0 || dup2(fd, 1) < 0)
+                        _exit(127);
+                execl(loader(), "pv-load", "--addr", addr, "--conns", k, "--duration-ms", "120000", (char *)NULL);
+                _exit(127);
+        }
+        dl_sleep_ms(200); /* it is connecting before anything happens */
+}
+
+/* Stops the load and returns its summary (owned). */
+static json_t *load_stop(struct dl_daemon *d, struct load *l) {
+        json_error_t jerr;
+        json_t *j;
+        char *text;
+        int st;
+
+        kill(l->pid, SIGTERM);
+        ck_assert_int_eq(waitpid(l->pid, &st, 0), l->pid);
+        dl_assert(d, WIFEXITED(st) && WEXITSTATUS(st) == 0, "pv-load ended with status 0x%x", st);
+        text = dl_read_file(l->out);
+        dl_assert(d, text, "no output from pv-load");
+        j = json_loads(text, 0, &jerr);
+        dl_assert(d, j, "pv-load printed \"%s\": %s", text, jerr.text);
+        free(text);
+        free(l->out);
+        return j;
+}
+
+static long long jnum(json_t *o, const char *k) {
+        return json_integer_value(json_object_get(o, k));
+}
+
+/* "refused 0, reset_before 3, ..." for messages. */
+static char *failures_text(json_t *load) {
+        static const char *const kinds[] = { "refused", "connect_error", "slow_connect", "reset_before", "reset_mid",
+                                             "closed_empty", "short", "timeout", "wrong" };
+        char *buf = malloc(512);
+        size_t n = 0;
+
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+                n += (size_t)snprintf(buf + n, 512 - n, "%s%s %lld", i ? ", " : "", kinds[i], jnum(load, kinds[i]));
+        return buf;
+}
+
+/* Whether "TAG PID" of this pid is among the answers. */
+static bool answered_by(json_t *load, const char *tag, long long pid) {
+        char key[64];
+        snprintf(key, sizeof(key), "%s %lld", tag, pid);
+        return jnum(json_object_get(load, "answers"), key) > 0;
+}
+
+/* The upgrade reply's result, through the control socket. */
+static json_t *upgrade(struct dl_daemon *d, const char *name) {
+        return dl_call(d, "upgrade", json_pack("{s:s}", "name", name));
+}
+
+/* N_UPGRADES upgrades under load: nothing fails, and each successor served. */
+static void upgrades_under_load(void (*write_unit)(struct dl_daemon *d, int port), const char *mode) {
+        struct dl_daemon d;
+        struct load l;
+        long long pids[N_UPGRADES + 1];
+        json_t *svc, *load;
+        int port = free_port();
+        char *fails;
+
+        dl_init(&d);
+        write_unit(&d, port);
+        dl_start(&d, "--log-level", "info", NULL);
+        dl_cli_ok(&d, "start", "web", NULL);
+        svc = dl_status(&d, "web");
+        pids[0] = dl_int(svc, "pid");
+        json_decref(svc);
+
+        load_start(&d, &l, port, 8);
+        for (int i = 1; i <= N_UPGRADES; i++) {
+                json_t *r = upgrade(&d, "web");
+                dl_assert(&d, jnum(r, "old_pid") == pids[i - 1], "upgrade %d replaced pid %lld, expected %lld", i,
+                          jnum(r, "old_pid"), pids[i - 1]);
+                dl_assert(&d, !strcmp(dl_str(r, "mode"), mode), "mode %s, expected %s", dl_str(r, "mode"), mode);
+                dl_assert(&d, json_array_size(json_object_get(r, "listeners")) == 1, "%zu listeners moved",
+                          json_array_size(json_object_get(r, "listeners")));
+                pids[i] = jnum(r, "new_pid");
+                dl_assert(&d, pids[i] > 0 && pids[i] != pids[i - 1], "new pid %lld", pids[i]);
+                json_decref(r);
+                dl_sleep_ms(50); /* the successor serves alone for a moment */
+        }
+        dl_sleep_ms(200);
+        load = load_stop(&d, &l);
+        fails = failures_text(load);
+        dl_assert(&d, jnum(load, "failed") == 0, "%lld of %lld requests failed during %d upgrades (%s)",
+                  jnum(load, "failed"), jnum(load, "requests"), N_UPGRADES, fails);
+        dl_assert(&d, jnum(load, "requests") > 1000, "only %lld requests: the load did not run", jnum(load, "requests"));
+        for (int i = 0; i <= N_UPGRADES; i++)
+                dl_assert(&d, answered_by(load, "v", pids[i]), "instance %d (pid %lld) never answered a request", i,
+                          pids[i]);
+        fprintf(stderr, "upgrade %s: %d upgrades, %lld requests, 0 failed\n", mode, N_UPGRADES,
+                jnum(load, "requests"));
+        free(fails);
+        json_decref(load);
+
+        svc = dl_status(&d, "web");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "running") && dl_int(svc, "pid") == pids[N_UPGRADES],
+                  "state %s pid %lld, expected running pid %lld", dl_str(svc, "state"), dl_int(svc, "pid"),
+                  pids[N_UPGRADES]);
+        dl_assert(&d, dl_int(svc, "restarts") == 0, "%lld restarts: an upgrade counted as a crash",
+                  dl_int(svc, "restarts"));
+        json_decref(svc);
+        /* Every old instance drained and was reaped: no zombie, no straggler. */
+        dl_assert(&d, dl_count_zombies_of(d.pid) == 0, "zombies left");
+        {
+                char *path = dl_path(&d, "state/logs/web.log"), *text = dl_read_file(path);
+                int drained = 0;
+                for (const char *p = text; p && (p = strstr(p, " drained")); p++)
+                        drained++;
+                dl_assert(&d, drained == N_UPGRADES, "%d old instances wrote that they drained, expected %d",
+                          drained, N_UPGRADES);
+                free(text);
+                free(path);
+        }
+        dl_cli_ok(&d, "stop", "web", NULL);
+        dl_done(&d);
+}
+
+/* HotRestart=takeover: the server bound its own socket; the daemon takes it out. */
+static void takeover_unit(struct dl_daemon *d, int port) {
+        dl_write_unit(d, "web", "[Service]\nExecStart=%s --bind 127.0.0.1:%d --tag v\n"
+                      "[X-Pidvisor]\nHotRestart=takeover\nReadyCheck=delay 100ms\n", upserver(), port);
+}
+
+START_TEST(test_takeover_under_load) {
+        upgrades_under_load(takeover_unit, "takeover");
+}
+END_TEST
+
+/* HotRestart=socket (the default with [Socket]): the daemon's own listener. */
+static void socket_unit(struct dl_daemon *d, int port) {
+        dl_write_unit(d, "web", "[Service]\nExecStart=%s --tag v\n[Socket]\nListenStream=127.0.0.1:%d\n"
+                      "[X-Pidvisor]\nReadyCheck=delay 100ms\n", upserver(), port);
+}
+
+START_TEST(test_socket_under_load) {
+        upgrades_under_load(socket_unit, "socket");
+}
+END_TEST
+
+/* Type=notify: the successor is ready when it says READY=1, not after a delay. */
+static void notify_unit(struct dl_daemon *d, int port) {
+        dl_write_unit(d, "web", "[Service]\nType=notify\nExecStart=%s --bind 127.0.0.1:%d --tag v --notify\n"
+                      "[X-Pidvisor]\nHotRestart=takeover\n", upserver(), port);
+}
+
+START_TEST(test_notify_takeover_under_load) {
+        upgrades_under_load(notify_unit, "takeover");
+}
+END_TEST
+
+/* The control experiment: the same load against stop+start of a server that binds its
+ * own socket must see failures (refused while nobody listens, reset for what was
+ * queued on the closed socket). */
+START_TEST(test_naive_restart_fails) {
+        struct dl_daemon d;
+        struct load l;
+        json_t *load;
+        int port = free_port();
+        char *fails;
+
+        dl_init(&d);
+        dl_write_unit(&d, "web", "[Service]\nExecStart=%s --bind 127.0.0.1:%d --tag v\nStartLimitBurst=100\n", upserver(), port);
+        dl_start(&d, NULL);
+        dl_cli_ok(&d, "start", "web", NULL);
+        load_start(&d, &l, port, 8);
+        for (int i = 0; i < 10; i++) {
+                dl_cli_ok(&d, "restart", "web", NULL);
+                dl_sleep_ms(50);
+        }
+        load = load_stop(&d, &l);
+        fails = failures_text(load);
+        fprintf(stderr, "naive restart: %lld of %lld requests failed (%s)\n", jnum(load, "failed"),
+                jnum(load, "requests"), fails);
+        dl_assert(&d, jnum(load, "failed") > 0, "10 naive restarts under load and no failure seen (%s): the load "
+                  "cannot see outages, so the zero of the upgrade tests would mean nothing", fails);
+        free(fails);
+        json_decref(load);
+        dl_done(&d);
+}
+END_TEST
+
+/* ---- errors: the old instance keeps serving, the command says what happened ---- */
+
+static json_t *upgrade_error(struct dl_daemon *d, const char *name, char **error) {
+        json_t *r = dl_request(d, "upgrade", json_pack("{s:s}", "name", name));
+        dl_assert(d, json_is_false(json_object_get(r, "ok")), "upgrade of %s succeeded, expected a failure", name);
+        *error = strdup(dl_str(r, "error"));
+        return r;
+}
+
+static void assert_still_serving(struct dl_daemon *d, int port, long long pid) {
+        char addr[32], buf[64] = "";
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ssize_t n;
+        json_t *svc = dl_status(d, "web");
+
+        dl_assert(d, !strcmp(dl_str(svc, "state"), "running") && dl_int(svc, "pid") == pid,
+                  "state %s pid %lld, expected running pid %lld", dl_str(svc, "state"), dl_int(svc, "pid"), pid);
+        json_decref(svc);
+        snprintf(addr, sizeof(addr), "v %lld\n", pid);
+        dl_assert(d, connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %s", strerror(errno));
+        dl_assert(d, write(fd, "GET\n", 4) == 4, "write");
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = 0;
+        dl_assert(d, !strcmp(buf, addr), "answer \"%s\", expected \"%s\"", buf, addr);
+}
+
+START_TEST(test_upgrade_errors) {
+        struct dl_daemon d;
+        json_t *svc;
+        char *err;
+        long long pid;
+        int port = free_port();
+
+        dl_init(&d);
+        dl_write_unit(&d, "web", "[Service]\nExecStart=%s --bind 127.0.0.1:%d --tag v\n[X-Pidvisor]\nHotRestart=takeover\n",
+                      upserver(), port);
+        dl_write_unit(&d, "plain", "[Service]\nExecStart=/bin/sleep 1000\n");
+        dl_write_unit(&d, "nolisten", "[Service]\nExecStart=/bin/sleep 1000\n[X-Pidvisor]\nHotRestart=takeover\n");
+        dl_start(&d, NULL);
+
+        /* Not running. */
+        json_decref(upgrade_error(&d, "web", &err));
+        dl_assert(&d, strstr(err, "not running"), "error \"%s\"", err);
+        free(err);
+        /* Unknown service. */
+        json_decref(upgrade_error(&d, "nosuch", &err));
+        dl_assert(&d, strstr(err, "no such service"), "error \"%s\"", err);
+        free(err);
+        /* HotRestart=no (the default without [Socket]). */
+        dl_cli_ok(&d, "start", "plain", "nolisten", "web", NULL);
+        json_decref(upgrade_error(&d, "plain", &err));
+        dl_assert(&d, strstr(err, "HotRestart=no") && strstr(err, "takeover"), "error \"%s\"", err);
+        free(err);
+        /* takeover with nothing listening. */
+        json_decref(upgrade_error(&d, "nolisten", &err));
+        dl_assert(&d, strstr(err, "no listening socket"), "error \"%s\"", err);
+        free(err);
+        svc = dl_status(&d, "nolisten");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "running"), "nolisten: state %s", dl_str(svc, "state"));
+        json_decref(svc);
+
+        svc = dl_status(&d, "web");
+        pid = dl_int(svc, "pid");
+        json_decref(svc);
+
+        /* A successor that cannot be executed: the error says so, the old one serves. */
+        dl_write_unit(&d, "web", "[Service]\nExecStart=/nonexistent/server --bind 127.0.0.1:%d\n"
+                                 "[X-Pidvisor]\nHotRestart=takeover\n", port);
+        dl_cli_ok(&d, "reload", NULL);
+        json_decref(upgrade_error(&d, "web", &err));
+        dl_assert(&d, strstr(err, "/nonexistent/server"), "error \"%s\" should name the program", err);
+        free(err);
+        assert_still_serving(&d, port, pid);
+
+        /* A successor that dies at once (before ReadyCheck= passes): rolled back. */
+        dl_write_unit(&d, "web", "[Service]\nExecStart=/bin/sh -c 'exit 7'\n[X-Pidvisor]\nHotRestart=takeover\n");
+        dl_cli_ok(&d, "reload", NULL);
+        json_decref(upgrade_error(&d, "web", &err));
+        dl_assert(&d, strstr(err, "exited 7") && strstr(err, "before it was ready") && strstr(err, "keeps serving"),
+                  "error \"%s\"", err);
+        free(err);
+        assert_still_serving(&d, port, pid);
+
+        /* A successor that never gets ready (Type=notify, no READY=1): killed after
+         * UpgradeTimeoutSec=; meanwhile a second upgrade is refused. */
+        dl_write_unit(&d, "web", "[Service]\nType=notify\nExecStart=%s --tag w\n"
+                                 "[X-Pidvisor]\nHotRestart=takeover\nUpgradeTimeoutSec=1500ms\n", upserver());
+        dl_cli_ok(&d, "reload", NULL);
+        {
+                struct dl_conn c;
+                json_t *first, *second;
+                char *line;
+
+                dl_connect(&d, &c);
+                dl_send_line(&d, &c, "{\"id\":1,\"cmd\":\"upgrade\",\"args\":{\"name\":\"web\"}}");
+                dl_sleep_ms(300);
+                second = dl_request(&d, "upgrade", json_pack("{s:s}", "name", "web"));
+                dl_assert(&d, json_is_false(json_object_get(second, "ok")) && strstr(dl_str(second, "error"), "under way"),
+                          "a second upgrade at once: \"%s\"", dl_str(second, "error"));
+                json_decref(second);
+                line = dl_recv_line(&c, 5000);
+                dl_assert(&d, line, "no reply to the first upgrade");
+                first = json_loads(line, 0, NULL);
+                dl_assert(&d, first && json_is_false(json_object_get(first, "ok")) &&
+                                  strstr(dl_str(first, "error"), "not ready within") &&
+                                  strstr(dl_str(first, "error"), "keeps serving"),
+                          "first upgrade: %s", line);
+                free(line);
+                json_decref(first);
+                dl_close(&c);
+        }
+        assert_still_serving(&d, port, pid);
+        svc = dl_status(&d, "web");
+        dl_assert(&d, dl_int(svc, "restarts") == 0 && json_array_size(json_object_get(svc, "history")) == 0,
+                  "a failed upgrade counted as a crash: %lld restarts", dl_int(svc, "restarts"));
+        json_decref(svc);
+        dl_assert(&d, dl_count_zombies_of(d.pid) == 0, "zombies left");
+        dl_cli_ok(&d, "stop", "web", "plain", "nolisten", NULL);
+        dl_done(&d);
+}
+END_TEST
+
+/* KeepListeners=yes: a crash-restart of a takeover service refuses nothing either, since
+ * the daemon held copies of its listeners and hands them to the new instance. */
+START_TEST(test_keep_listeners_crash) {
+        struct dl_daemon d;
+        struct load l;
+        json_t *svc, *load;
+        int port = free_port();
+        char *fails;
+
+        dl_init(&d);
+        dl_write_unit(&d, "web",
+                      "[Service]\nExecStart=%s --bind 127.0.0.1:%d --tag v\nRestart=always\nRestartSec=50ms\n"
+                      "StartLimitBurst=100\n[X-Pidvisor]\nHotRestart=takeover\nKeepListeners=yes\n"
+                      "ReadyCheck=delay 100ms\n",
+                      upserver(), port);
+        dl_start(&d, NULL);
+        dl_cli_ok(&d, "start", "web", NULL);
+        dl_sleep_ms(300); /* the copies are taken 100 ms after it started */
+        load_start(&d, &l, port, 4);
+        for (int i = 0; i < 5; i++) {
+                long long pid;
+                svc = dl_status(&d, "web");
+                pid = dl_int(svc, "pid");
+                json_decref(svc);
+                kill((pid_t)pid, SIGKILL);
+                dl_sleep_ms(400);
+        }
+        load = load_stop(&d, &l);
+        fails = failures_text(load);
+        /* A request the killed instance had accepted dies with it (reset): what must not
+         * happen is a refused connection. */
+        dl_assert(&d, jnum(load, "refused") == 0 && jnum(load, "slow_connect") == 0,
+                  "crash-restarts with KeepListeners=yes refused connections (%s)", fails);
+        dl_assert(&d, jnum(load, "failed") <= 5, "%lld failed requests over 5 crashes (%s): more than one in flight each",
+                  jnum(load, "failed"), fails);
+        svc = dl_status(&d, "web");
+        dl_assert(&d, dl_int(svc, "restarts") == 5, "%lld restarts", dl_int(svc, "restarts"));
+        json_decref(svc);
+        free(fails);
+        json_decref(load);
+        dl_done(&d);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = pv_test_suite("integration-upgrade");
+        TCase *tc;
+        int ret;
+
+        dl_suite_begin("upgrade");
+
+        tc = pv_test_case("under-load");
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_takeover_under_load);
+        tcase_add_test(tc, test_socket_under_load);
+        tcase_add_test(tc, test_notify_takeover_under_load);
+        tcase_add_test(tc, test_naive_restart_fails);
+        pv_test_add(s, tc, pv_test_need_root());
+
+        tc = pv_test_case("errors");
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_upgrade_errors);
+        tcase_add_test(tc, test_keep_listeners_crash);
+        pv_test_add(s, tc, pv_test_need_root());
+
+        ret = pv_test_main(s);
+        dl_suite_end();
+        return ret;
+}
