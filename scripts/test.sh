@@ -10,7 +10,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh || exit 1
+# The tests' real peers: systemd-notify and systemd-socket-activate (readiness and
+# socket activation are compared with systemd's own tools), nginx (hot restart of an
+# unmodified server).
+scripts/deps.sh systemd nginx-light || exit 1
 [ "${CI:-}" = true ] && export PIDVISOR_TEST_MUST_WORK=1
 
 setup() { # dir, compiler, extra meson args...
