@@ -101,6 +101,27 @@ static bool has_rule(const char *d, const char *act, const char *name_and_conds)
 #define EXPECT_NO_RULE(d, act, name)                                                           \
         ck_assert_msg(!has_rule(d, act, name), "unexpected rule \"%s %s\" in:\n%.2000s", act, name, d)
 
+struct want {
+        const char *act, *rule;
+};
+
+/* Parses text and checks that its dump has each wanted rule. */
+static void expect_rules(const char *text, const struct want *w, size_t n) {
+        struct pv_policy *p = parse(text);
+        char *d = dump(p);
+
+        for (size_t i = 0; i < n; i++)
+                EXPECT_RULE(d, w[i].act, w[i].rule);
+        free(d);
+        pv_policy_free(p);
+}
+
+#define EXPECT_RULES(text, ...)                                                                \
+        do {                                                                                   \
+                static const struct want _w[] = { __VA_ARGS__ };                               \
+                expect_rules((text), _w, sizeof(_w) / sizeof(_w[0]));                          \
+        } while (0)
+
 START_TEST(test_minimal) {
         struct pv_policy *p = parse("# nothing but a default\ndefault allow\n");
         int e = -1;
@@ -181,70 +202,52 @@ START_TEST(test_nul_byte_is_an_error) {
 END_TEST
 
 START_TEST(test_lists_and_continuation) {
-        struct pv_policy *p = parse("default errno EPERM\n"
-                                    "allow read write, close\t,dup\n"
-                                    "allow openat,\n"
-                                    "      fstat,   # a comment inside the list\n"
-                                    "      lseek\n"
-                                    "allow mmap \\\n munmap\n");
+        static const char text[] = "default errno EPERM\n"
+                                   "allow read write, close\t,dup\n"
+                                   "allow openat,\n"
+                                   "      fstat,   # a comment inside the list\n"
+                                   "      lseek\n"
+                                   "allow mmap \\\n munmap\n";
+        struct pv_policy *p = parse(text);
         char *d = dump(p);
 
-        EXPECT_RULE(d, "allow", "read");
-        EXPECT_RULE(d, "allow", "write");
-        EXPECT_RULE(d, "allow", "close");
-        EXPECT_RULE(d, "allow", "dup");
-        EXPECT_RULE(d, "allow", "openat");
-        EXPECT_RULE(d, "allow", "fstat");
-        EXPECT_RULE(d, "allow", "lseek");
-        EXPECT_RULE(d, "allow", "munmap");
         ck_assert_msg(strstr(d, "t.policy:4"), "%.2000s", d); /* fstat's position */
         free(d);
         pv_policy_free(p);
+        EXPECT_RULES(text, { "allow", "read" }, { "allow", "write" }, { "allow", "close" },
+                     { "allow", "dup" }, { "allow", "openat" }, { "allow", "fstat" },
+                     { "allow", "lseek" }, { "allow", "munmap" });
 }
 END_TEST
 
 START_TEST(test_actions) {
-        struct pv_policy *p = parse("default errno EPERM\n"
-                                    "allow read\nlog write\nkill ptrace\nkill-thread mount\n"
-                                    "kill-process umount2\ntrap kexec_load\nerrno ENOSYS clone3\n"
-                                    "errno 13 chroot\n");
-        char *d = dump(p);
-
-        EXPECT_RULE(d, "allow", "read");
-        EXPECT_RULE(d, "log", "write");
-        EXPECT_RULE(d, "kill-process", "ptrace");
-        EXPECT_RULE(d, "kill-thread", "mount");
-        EXPECT_RULE(d, "kill-process", "umount2");
-        EXPECT_RULE(d, "trap", "kexec_load");
-        EXPECT_RULE(d, "errno ENOSYS", "clone3");
-        EXPECT_RULE(d, "errno EACCES", "chroot");
-        free(d);
-        pv_policy_free(p);
+        EXPECT_RULES("default errno EPERM\n"
+                     "allow read\nlog write\nkill ptrace\nkill-thread mount\n"
+                     "kill-process umount2\ntrap kexec_load\nerrno ENOSYS clone3\n"
+                     "errno 13 chroot\n",
+                     { "allow", "read" }, { "log", "write" }, { "kill-process", "ptrace" },
+                     { "kill-thread", "mount" }, { "kill-process", "umount2" },
+                     { "trap", "kexec_load" }, { "errno ENOSYS", "clone3" },
+                     { "errno EACCES", "chroot" });
 }
 END_TEST
 
 START_TEST(test_args) {
-        struct pv_policy *p = parse(
-                "default kill\n"
-                "allow socket(arg0 == AF_UNIX || arg0 == AF_INET6 && arg1 & SOCK_CLOEXEC == SOCK_CLOEXEC)\n"
-                "allow openat(arg2 & O_WRONLY|O_RDWR == 0)\n"
-                "allow mmap(arg2 != PROT_EXEC), mprotect(arg2 <= 3), read(arg0 < 3),\n"
-                "      write(arg0 >= 1 && arg2 > 0), close(arg0 == 0x10 || arg0 == 017)\n"
-                "allow personality(arg0 == UNAME26|PER_LINUX32)\n");
-        char *d = dump(p);
+        struct pv_policy *p;
+        char *d;
 
-        EXPECT_RULE(d, "allow", "socket(arg0 == 0x1)");
-        EXPECT_RULE(d, "allow", "socket(arg0 == 0xa && arg1 & 0x80000 == 0x80000)");
-        EXPECT_RULE(d, "allow", "openat(arg2 & 0x3 == 0)");
-        EXPECT_RULE(d, "allow", "mmap(arg2 != 0x4)");
-        EXPECT_RULE(d, "allow", "mprotect(arg2 <= 0x3)");
-        EXPECT_RULE(d, "allow", "read(arg0 < 0x3)");
-        EXPECT_RULE(d, "allow", "write(arg0 >= 0x1 && arg2 > 0)");
-        EXPECT_RULE(d, "allow", "close(arg0 == 0x10)");
-        EXPECT_RULE(d, "allow", "close(arg0 == 0xf)");
-        EXPECT_RULE(d, "allow", "personality(arg0 == 0x20008)");
-        free(d);
-        pv_policy_free(p);
+        EXPECT_RULES("default kill\n"
+                     "allow socket(arg0 == AF_UNIX || arg0 == AF_INET6 && arg1 & SOCK_CLOEXEC == SOCK_CLOEXEC)\n"
+                     "allow openat(arg2 & O_WRONLY|O_RDWR == 0)\n"
+                     "allow mmap(arg2 != PROT_EXEC), mprotect(arg2 <= 3), read(arg0 < 3),\n"
+                     "      write(arg0 >= 1 && arg2 > 0), close(arg0 == 0x10 || arg0 == 017)\n"
+                     "allow personality(arg0 == UNAME26|PER_LINUX32)\n",
+                     { "allow", "socket(arg0 == 0x1)" },
+                     { "allow", "socket(arg0 == 0xa && arg1 & 0x80000 == 0x80000)" },
+                     { "allow", "openat(arg2 & 0x3 == 0)" }, { "allow", "mmap(arg2 != 0x4)" },
+                     { "allow", "mprotect(arg2 <= 0x3)" }, { "allow", "read(arg0 < 0x3)" },
+                     { "allow", "write(arg0 >= 0x1 && arg2 > 0)" }, { "allow", "close(arg0 == 0x10)" },
+                     { "allow", "close(arg0 == 0xf)" }, { "allow", "personality(arg0 == 0x20008)" });
 
         /* conditions are kept in argument order, so that equal rules are one rule */
         p = parse("default kill\nallow write(arg2 > 0 && arg0 == 1)\nallow write(arg0 == 1 && arg2 > 0)\n");

@@ -150,12 +150,21 @@ static size_t forward_ranges(const struct pv_policy *p, struct range *r, size_t 
 #define STMT(c, k) ((struct sock_filter){ (unsigned short)(c), 0, 0, (k) })
 #define JUMP(c, k, t, f) ((struct sock_filter){ (unsigned short)(c), (t), (f), (k) })
 
-/* For each audit arch: if arch matches, load nr and return ENOSYS when it is in one of
- * the arch's ranges.  Ends with a jump over the shared `ret ENOSYS`. */
+/* Skips everything when nr is below every range; else for each audit arch: if arch
+ * matches, load nr and return ENOSYS when it is in one of the arch's ranges.  Ends with a
+ * jump over the shared `ret ENOSYS`. */
 static size_t build_prefix(const struct range *rg, size_t n, struct sock_filter *out) {
         size_t len = 0, done[MAX_RANGES] = { 0 }, ret_at;
         size_t jumps[MAX_RANGES * 2]; /* indices of jf/jt to patch to the ret */
         size_t n_jumps = 0;
+        uint32_t min_lo = UINT32_MAX;
+
+        /* Most calls are below every range: two instructions and out. */
+        for (size_t i = 0; i < n; i++)
+                if (rg[i].lo < min_lo)
+                        min_lo = rg[i].lo;
+        out[len++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+        out[len++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, min_lo, 0, 0); /* jf patched */
 
         for (size_t i = 0; i < n; i++) {
                 size_t block, k, m = 0;
@@ -185,6 +194,7 @@ static size_t build_prefix(const struct range *rg, size_t n, struct sock_filter 
         out[len++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
         for (size_t j = 0; j < n_jumps; j++)
                 out[jumps[j]].jf = (unsigned char)(ret_at - (jumps[j] + 1));
+        out[1].jf = (unsigned char)(len - 2);
         return len;
 }
 
@@ -223,7 +233,7 @@ int pv_policy_compile(const struct pv_policy *p, unsigned int flags,
                       struct pv_seccomp_program **ret, struct pv_error *err) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         _cleanup_free_ struct sock_filter *body = NULL, *all = NULL;
-        struct sock_filter prefix[8 + MAX_RANGES * 5];
+        struct sock_filter prefix[10 + MAX_RANGES * 5];
         struct range rg[MAX_RANGES];
         struct pv_seccomp_program *prog;
         _cleanup_free_ char *key = NULL;
