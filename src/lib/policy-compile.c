@@ -483,6 +483,25 @@ static char **kernel_syscalls(size_t *ret_n) {
         return v;
 }
 
+/* The kernel also builds entry points for the compat ABIs and helpers under the native
+ * prefix (ia32_pread64, chown16, clock_gettime32, old_readdir, setitimer.cold): not
+ * syscalls a native program makes.  A best effort, for names libseccomp cannot give. */
+static bool native_entry_name(const char *s) {
+        static const char *const prefixes[] = { "ia32_", "old", "s390_" };
+        static const char *const others[] = { "mmap_pgoff", "llseek", "gethostname" };
+        size_t len = strlen(s);
+
+        if (strchr(s, '.') || (len > 2 && (!strcmp(s + len - 2, "16") || !strcmp(s + len - 2, "32"))))
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+                        return false;
+        for (size_t i = 0; i < ELEMENTSOF(others); i++)
+                if (strcmp(s, others[i]) == 0)
+                        return false;
+        return true;
+}
+
 static bool kernel_has(char **k, size_t n, const char *name) {
         char alt[128];
 
@@ -519,7 +538,7 @@ int pv_policy_undecided(const struct pv_policy *p, char ***ret) {
         for (size_t i = 0; k && i < nk && r == 0; i++) {
                 if (policy_syscall_known(k[i]) ||
                     (strncmp(k[i], "new", 3) == 0 && policy_syscall_known(k[i] + 3)) ||
-                    strcmp(k[i], "umount") == 0)
+                    strcmp(k[i], "umount") == 0 || !native_entry_name(k[i]))
                         continue;
                 r = strv_push(&v, &n, "?", k[i]);
         }

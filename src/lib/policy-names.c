@@ -25,6 +25,13 @@ int policy_errno_from_name(const char *s) {
                 return -EINVAL;
         if (parse_long(s, 1, 4095, &n) == 0)
                 return (int)n;
+        /* aliases strerrorname_np does not return */
+        if (strcmp(s, "ENOTSUP") == 0)
+                return ENOTSUP;
+        if (strcmp(s, "EWOULDBLOCK") == 0)
+                return EWOULDBLOCK;
+        if (strcmp(s, "EDEADLOCK") == 0)
+                return EDEADLOCK;
         for (int e = 1; e < 4096; e++) {
                 const char *name = strerrorname_np(e);
                 if (name && strcmp(name, s) == 0)

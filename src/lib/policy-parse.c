@@ -77,7 +77,7 @@ struct lexer {
 };
 
 static bool word_char(char c) {
-        return isalnum((unsigned char)c) || strchr("_@/.+~-:", c);
+        return isalnum((unsigned char)c) || (c && strchr("_@/.+~-:", c));
 }
 
 static struct pv_src tok_src(const struct lexer *lx, const struct tok *t) {
