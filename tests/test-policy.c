@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pidvisor/policy.h>
@@ -788,6 +790,61 @@ START_TEST(test_pfc) {
 }
 END_TEST
 
+/* Runs `pidvisor ARGS...` with stdout and stderr captured; returns the exit status. */
+static int run_cli(char *const argv[], char **out) {
+        int pfd[2], status;
+        pid_t pid;
+
+        ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                dup2(pfd[1], 1);
+                dup2(pfd[1], 2);
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        close(pfd[1]);
+        *out = pv_test_read_all(pfd[0]);
+        close(pfd[0]);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+START_TEST(test_cli) {
+        char *bin = getenv("PV_BIN"), *dir = pv_test_mkdtemp(), *out;
+        char *bad = pv_test_fmt("%s/bad.policy", dir), *deny = pv_test_fmt("%s/deny.policy", dir);
+
+        ck_assert_ptr_nonnull(bin);
+        pv_test_write_file(bad, "default kill\nallow read,\n   ptrace2\n", 0644);
+        pv_test_write_file(deny, "default allow\nerrno EPERM ptrace\n", 0644);
+
+        ck_assert_int_eq(run_cli((char *[]){ bin, "policy", "check", bad, NULL }, &out), 1);
+        ck_assert_msg(strstr(out, "bad.policy:3:4: unknown system call \"ptrace2\""), "%s", out);
+        free(out);
+        ck_assert_int_eq(run_cli((char *[]){ bin, "policy", "check", "server", NULL }, &out), 0);
+        ck_assert_msg(strstr(out, "server: ok, allow-list policy"), "%s", out);
+        free(out);
+        ck_assert_int_eq(run_cli((char *[]){ bin, "policy", "check", deny, NULL }, &out), 0);
+        ck_assert_msg(strstr(out, "no rule decides") && strstr(out, "\n  getpid\n") &&
+                      !strstr(out, "\n  ptrace\n"), "%.2000s", out);
+        free(out);
+        ck_assert_int_eq(run_cli((char *[]){ bin, "policy", "show", "strict", NULL }, &out), 0);
+        ck_assert_msg(strstr(out, "default kill-process") && strstr(out, "strict.policy:"), "%.2000s", out);
+        free(out);
+        ck_assert_int_eq(run_cli((char *[]){ bin, "policy", "show", "--bpf", "default", NULL }, &out), 0);
+        ck_assert_msg(strstr(out, "ERRNO(38)") && strstr(out, "pseudo filter code"), "%.2000s", out);
+        free(out);
+        ck_assert_int_eq(run_cli((char *[]){ bin, "policy", "frob", NULL }, &out), 2);
+        free(out);
+        pv_test_rmtree(dir);
+        free(dir);
+        free(bad);
+        free(deny);
+}
+END_TEST
+
 int main(void) {
         Suite *s = pv_test_suite("policy");
         TCase *tc;
@@ -822,6 +879,7 @@ int main(void) {
         tcase_add_test(tc, test_syscall_names);
         tcase_add_test(tc, test_undecided);
         tcase_add_test(tc, test_pfc);
+        tcase_add_test(tc, test_cli);
         pv_test_add(s, tc, NULL);
 
         return pv_test_main(s);
