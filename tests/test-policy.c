@@ -184,7 +184,9 @@ START_TEST(test_errors_have_positions) {
                 { "default kill\ninclude\n", "t.policy:2:8: include needs a policy name or path" },
                 { "default kill\ninclude no-such-policy\n", "t.policy:2:9: include \"no-such-policy\"" },
                 { "default kill\nallow read write\nerrno EPERM write(arg0 == 1)\n",
-                  "t.policy:3:13: write: a conditional errno EPERM rule cannot follow the unconditional allow" },
+                  "t.policy:3:13: write: a conditional errno EPERM rule cannot follow the unconditional allow "
+                  "of t.policy:2: what the conditions do not match would get the default action, not allow; "
+                  "write the allow cases as conditions instead (e.g. `allow write(arg0 != ...)`)" },
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

@@ -280,17 +280,18 @@ int policy_add_rule(struct pv_policy *p, const struct pv_rule *r, enum policy_me
         }
         if (uncond >= 0) {
                 const struct pv_rule *o = &p->rules[uncond];
-                if (!act_equal(&o->act, &r->act))
+                if (!act_equal(&o->act, &r->act)) {
+                        const char *rn = act_name(&r->act, b1, sizeof(b1)),
+                                   *on = act_name(&o->act, b2, sizeof(b2));
                         return policy_error(
                                 err, -EINVAL, &r->src,
                                 "%s: a conditional %s rule cannot follow the unconditional %s "
                                 "of %s%s%s: what the conditions do not match would get the "
                                 "default action, not %s; write the %s cases as conditions "
                                 "instead (e.g. `%s %s(arg0 != ...)`)",
-                                r->name, act_name(&r->act, b1, sizeof(b1)),
-                                act_name(&o->act, b2, sizeof(b2)), src_name(&o->src, w, sizeof(w)),
-                                o->via ? " via " : "", o->via ? o->via : "", b2, b2, b2,
-                                r->name);
+                                r->name, rn, on, src_name(&o->src, w, sizeof(w)),
+                                o->via ? " via " : "", o->via ? o->via : "", on, on, on, r->name);
+                }
                 /* Same action: the conditional rule narrows what was allowed outright. */
                 remove_rule(p, (size_t)uncond);
         }
