@@ -13,3 +13,5 @@ json_t *cli_request(const char *cmd, json_t *args);
 int cli_client(const char *cmd, int argc, char **argv);
 /* logs NAME [-n N] [-f]: argv[0] is "logs" (src/cli/logs.c). */
 int cli_logs(int argc, char **argv);
+/* policy check|show FILE (src/cli/policy.c): argv[0] is "policy". */
+int cli_policy(int argc, char **argv);

@@ -24,6 +24,8 @@ static const char usage[] =
         "  reload [--restart-changed]         re-read the units directory\n"
         "  events                             stream state changes, one JSON object per line\n"
         "  logs NAME [-n N] [-f]              a service's last log lines; -f: and what follows\n"
+        "  policy check|show FILE             check a seccomp policy, or show what it resolves\n"
+        "                                     to (see `pidvisor policy --help`)\n"
         "\n"
         "The CLI finds the daemon at $PIDVISOR_SOCKET, else at its default socket\n"
         "(/run/pidvisor/pidvisor.sock as root, $XDG_RUNTIME_DIR/pidvisor/pidvisor.sock else).\n"
@@ -47,6 +49,8 @@ int main(int argc, char **argv) {
                 return cli_run(argc - 1, argv + 1);
         if (cmd && !strcmp(cmd, "logs"))
                 return cli_logs(argc - 1, argv + 1);
+        if (cmd && !strcmp(cmd, "policy"))
+                return cli_policy(argc - 1, argv + 1);
         if (cmd && !strcmp(cmd, "daemon"))
                 return daemon_main(argc - 1, argv + 1);
         if (cmd && (!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "start") ||
