@@ -681,9 +681,16 @@ START_TEST(test_compile_flags) {
 
         ck_assert_int_eq(pv_policy_compile(p, PV_POLICY_NOTIFY_KILLS | PV_POLICY_SSB_ALLOW, &prog2, &err), 0);
         ck_assert_uint_eq(prog2->flags, SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW);
-        ck_assert(!has_ret(prog2, SECCOMP_RET_KILL_PROCESS));
+        /* Kills jump to one tail: notify, except for the calls of pv_spawn's handshake
+         * (execve, sendmsg, close...), which kill outright: the only KILL left is the
+         * tail's last instruction. */
         ck_assert(!has_ret(prog2, SECCOMP_RET_KILL_THREAD));
         ck_assert(has_ret(prog2, SECCOMP_RET_USER_NOTIF));
+        for (unsigned i = 0; i + 1 < prog2->fprog.len; i++)
+                ck_assert(!(prog2->fprog.filter[i].code == (BPF_RET | BPF_K) &&
+                            (prog2->fprog.filter[i].k & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_KILL_PROCESS));
+        ck_assert_uint_eq(prog2->fprog.filter[prog2->fprog.len - 1].code, BPF_RET | BPF_K);
+        ck_assert_uint_eq(prog2->fprog.filter[prog2->fprog.len - 1].k, SECCOMP_RET_KILL_PROCESS);
         ck_assert_uint_ne(prog->hash, prog2->hash);
         pv_seccomp_program_free(prog);
         pv_seccomp_program_free(prog2);

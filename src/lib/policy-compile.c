@@ -229,6 +229,36 @@ static int export_bpf(scmp_filter_ctx ctx, const struct pv_policy *p, struct soc
         return 0;
 }
 
+
+/* PV_POLICY_NOTIFY_KILLS: every kill becomes a jump to a tail that answers
+ * SECCOMP_RET_USER_NOTIF, except for the few calls a spawning child makes between
+ * installing the filter and execve (pv_spawn's handshake: sendmsg to pass the listener,
+ * close, execve, and sendto/exit_group to report a failure).  Those still kill outright:
+ * a notification then would wait for a supervisor that does not hold the listener yet,
+ * and the spawn would never finish.  The tail adds NOTIFY_TAIL_MAX instructions at most;
+ * returns how many. */
+#define NOTIFY_TAIL_MAX 12
+static size_t notify_kills(struct sock_filter *f, size_t n) {
+        static const int direct[] = { __NR_execve, __NR_execveat, __NR_sendmsg, __NR_sendto,
+                                      __NR_close, __NR_exit_group, __NR_exit };
+        size_t tail = n, k = n, n_direct = sizeof(direct) / sizeof(direct[0]);
+
+        for (size_t i = 0; i < n; i++) {
+                uint32_t act = f[i].k & SECCOMP_RET_ACTION_FULL;
+                if (f[i].code == (BPF_RET | BPF_K) &&
+                    (act == SECCOMP_RET_KILL_PROCESS || act == SECCOMP_RET_KILL_THREAD))
+                        f[i] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(tail - i - 1));
+        }
+        f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+        for (size_t i = 0; i < n_direct; i++)
+                /* equal: jump over the rest of the list and the notify, to the kill */
+                f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)direct[i],
+                                                      (uint8_t)(n_direct - i), 0);
+        f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+        f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+        return k - n;
+}
+
 int pv_policy_compile(const struct pv_policy *p, unsigned int flags,
                       struct pv_seccomp_program **ret, struct pv_error *err) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
@@ -254,7 +284,7 @@ int pv_policy_compile(const struct pv_policy *p, unsigned int flags,
                                      "%s: the filter has %zu instructions, more than the kernel's "
                                      "limit of %d",
                                      p->path, n_prefix + n_body, BPF_MAXINSNS);
-        all = malloc((n_prefix + n_body) * sizeof(*all));
+        all = malloc((n_prefix + n_body + NOTIFY_TAIL_MAX) * sizeof(*all));
         key = policy_key(p, flags);
         prog = calloc(1, sizeof(*prog));
         if (!all || !key || !prog) {
@@ -265,12 +295,7 @@ int pv_policy_compile(const struct pv_policy *p, unsigned int flags,
         memcpy(all + n_prefix, body, n_body * sizeof(*all));
 
         if (flags & PV_POLICY_NOTIFY_KILLS)
-                for (size_t i = 0; i < n_prefix + n_body; i++) {
-                        uint32_t act = all[i].k & SECCOMP_RET_ACTION_FULL;
-                        if (all[i].code == (BPF_RET | BPF_K) &&
-                            (act == SECCOMP_RET_KILL_PROCESS || act == SECCOMP_RET_KILL_THREAD))
-                                all[i].k = SECCOMP_RET_USER_NOTIF;
-                }
+                n_body += notify_kills(all, n_prefix + n_body);
 
         prog->fprog.len = (unsigned short)(n_prefix + n_body);
         prog->fprog.filter = TAKE_PTR(all);
