@@ -100,6 +100,11 @@ enum {
         /* Install with SECCOMP_FILTER_FLAG_SPEC_ALLOW whatever the policy says (the
          * policy's `ssb allow`); see docs/policy.md, "Speculative Store Bypass". */
         PV_POLICY_SSB_ALLOW = 1 << 1,
+        /* For hot restart's transparent mode: bind, unlink and unlinkat of the native ABI,
+         * where the policy allows them (or logs them), become SECCOMP_RET_USER_NOTIF, and
+         * the flags include SECCOMP_FILTER_FLAG_NEW_LISTENER.  Where the policy denies
+         * them, it still does. */
+        PV_POLICY_NOTIFY_BINDS = 1 << 2,
 };
 
 /* A compiled filter, ready to install:

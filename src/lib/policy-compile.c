@@ -230,6 +230,56 @@ static int export_bpf(scmp_filter_ctx ctx, const struct pv_policy *p, struct soc
 }
 
 
+/* PV_POLICY_NOTIFY_BINDS: a prefix stores in scratch memory M[0] whether the call is one
+ * that transparent hot restart intercepts (bind, unlink, unlinkat of the native ABI);
+ * every ALLOW and LOG of the program then jumps to a tail that notifies when M[0] says
+ * so and returns the original action otherwise.  Denials are untouched: the policy still
+ * has the last word on a call it forbids.  `out` gets the prefix, the program, the
+ * tails; returns the new length (at most n + NOTIFY_BINDS_MAX). */
+#define NOTIFY_BINDS_MAX 20
+static size_t notify_binds(const struct sock_filter *in, size_t n, struct sock_filter *out) {
+        static const int calls[] = { __NR_bind, __NR_unlinkat,
+#ifdef __NR_unlink
+                                     __NR_unlink,
+#endif
+        };
+        size_t nc = sizeof(calls) / sizeof(calls[0]), k = 0, body, tail_allow, tail_log;
+
+        /* 0: LD arch; 1: JEQ native, else "store 0" */
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+        out[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, (uint8_t)(1 + nc));
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+        for (size_t i = 0; i < nc; i++) /* equal: to "store 1", past the rest and "store 0" */
+                out[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i],
+                                                        (uint8_t)(nc - 1 - i + 3), 0);
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_ST, 0);
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 2);
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 1);
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_ST, 0);
+        body = k;
+        memcpy(out + body, in, n * sizeof(*in));
+        k += n;
+        tail_allow = k;
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_MEM, 0);
+        out[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1);
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        tail_log = k;
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_MEM, 0);
+        out[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1);
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG);
+        for (size_t i = body; i < body + n; i++) {
+                uint32_t act = out[i].k & SECCOMP_RET_ACTION_FULL;
+                if (out[i].code != (BPF_RET | BPF_K) || (act != SECCOMP_RET_ALLOW && act != SECCOMP_RET_LOG))
+                        continue;
+                out[i] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA,
+                                                      (uint32_t)((act == SECCOMP_RET_ALLOW ? tail_allow : tail_log) - i - 1));
+        }
+        return k;
+}
+
 /* PV_POLICY_NOTIFY_KILLS: every kill becomes a jump to a tail that answers
  * SECCOMP_RET_USER_NOTIF, except for the few calls a spawning child makes between
  * installing the filter and execve (pv_spawn's handshake: sendmsg to pass the listener,
@@ -294,15 +344,32 @@ int pv_policy_compile(const struct pv_policy *p, unsigned int flags,
         memcpy(all, prefix, n_prefix * sizeof(*all));
         memcpy(all + n_prefix, body, n_body * sizeof(*all));
 
+        if (flags & PV_POLICY_NOTIFY_BINDS) {
+                struct sock_filter *wrapped = malloc((n_prefix + n_body + NOTIFY_BINDS_MAX + NOTIFY_TAIL_MAX) * sizeof(*all));
+                size_t n;
+                if (!wrapped) {
+                        free(prog);
+                        return pv_error_set(err, -ENOMEM, "%s", p->path);
+                }
+                n = notify_binds(all, n_prefix + n_body, wrapped);
+                free(all);
+                all = wrapped;
+                n_body = n - n_prefix;
+        }
         if (flags & PV_POLICY_NOTIFY_KILLS)
                 n_body += notify_kills(all, n_prefix + n_body);
+        if (n_prefix + n_body > BPF_MAXINSNS) {
+                free(prog);
+                return pv_error_setf(err, -E2BIG, "%s: the filter has %zu instructions, more than the kernel's limit of %d",
+                                     p->path, n_prefix + n_body, BPF_MAXINSNS);
+        }
 
         prog->fprog.len = (unsigned short)(n_prefix + n_body);
         prog->fprog.filter = TAKE_PTR(all);
         prog->flags = p->json_flags;
         if (p->ssb == PV_SSB_ALLOW || (flags & PV_POLICY_SSB_ALLOW))
                 prog->flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-        if (flags & PV_POLICY_NOTIFY_KILLS)
+        if (flags & (PV_POLICY_NOTIFY_KILLS | PV_POLICY_NOTIFY_BINDS))
                 prog->flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
         prog->hash = policy_hash_bytes(key, strlen(key));
         prog->refs = 1;
