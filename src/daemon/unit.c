@@ -21,6 +21,7 @@
 
 #include "conf-parse.h"
 #include "lib/strv.h"
+#include "lib/policy-internal.h"
 #include "lib/util.h"
 
 #define UNIT_FILE_MAX ((size_t)1 << 20)
@@ -51,6 +52,16 @@ struct parser {
         int notify_access;               /* NotifyAccess=: -1 not given */
         bool wanted_by_default;          /* [Install] WantedBy= names a boot target */
         int hot_restart;                 /* HotRestart=: -1 not given */
+        /* SystemCallFilter= and friends, turned into a policy in check_seccomp() */
+        char *scf_text;                  /* the rules so far, in the policy language */
+        size_t scf_len;
+        int scf_mode;                    /* 0: none yet, 1: allow-list, -1: deny-list */
+        unsigned scf_line;
+        char *scf_errno;                 /* SystemCallErrorNumber=: NULL: kill */
+        char *scf_arch;                  /* SystemCallArchitectures=: policy arch names */
+        char *scf_log;                   /* SystemCallLog= names */
+        char *seccomp_policy;            /* SeccompPolicy= */
+        unsigned seccomp_policy_line;
         unsigned hot_restart_line, keep_listeners_line;
         const char *file;                /* the file being read: path, or the .socket's */
         bool in_socket_file;             /* reading NAME.socket */
@@ -1272,7 +1283,6 @@ static int parse_listen(struct parser *p, const struct key *k, unsigned line, co
 static int parse_flag(struct parser *p, const struct key *k, unsigned line, const char *value) {
         int b;
 
-        p->socket_keys_seen = true;
         if (!*value) {
                 reset_field(p, k, sizeof(bool));
                 return 0;
@@ -1302,6 +1312,11 @@ static int parse_mode(struct parser *p, const struct key *k, unsigned line, cons
                 return invalid(p, line, k->name, value, "an octal mode such as 0660");
         *FIELD(p, k, unsigned) = v;
         return 0;
+}
+
+static int parse_socket_flag(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        p->socket_keys_seen = true;
+        return parse_flag(p, k, line, value);
 }
 
 static int parse_backlog(struct parser *p, const struct key *k, unsigned line, const char *value) {
@@ -1494,6 +1509,258 @@ static int check_hot_restart(struct parser *p) {
         return 0;
 }
 
+/* ---- seccomp ([Service] SystemCallFilter= ..., [X-Pidvisor] SeccompPolicy=) ------------ */
+
+/* A list of syscall names and @groups as systemd writes them, checked as a policy would
+ * check it (so an unknown name is an error on this line), and turned into the policy
+ * language's list.  "name:errno" (systemd 247) is not supported. */
+static int scf_names(struct parser *p, const struct key *k, unsigned line, const char *value,
+                     const char *list, char **ret) {
+        _cleanup_free_ char *names = strdup(list), *text = NULL;
+        struct pv_policy *pol = NULL;
+        struct pv_error err = { 0 };
+        int r;
+
+        if (!names)
+                return -ENOMEM;
+        for (char *c = names; *c; c++)
+                if (*c == ':')
+                        return invalid_because(p, line, k->name, value,
+                                               "NAME:ERRNO is not supported; use SystemCallErrorNumber=");
+        if (!*names || strspn(names, " \t") == strlen(names))
+                return invalid(p, line, k->name, value, "syscall names or @groups");
+        if (asprintf(&text, "default allow\nallow %s\n", names) < 0)
+                return -ENOMEM;
+        r = pv_policy_parse_string(k->name, text, strlen(text), NULL, &pol, &err);
+        pv_policy_free(pol);
+        if (r < 0) {
+                /* "SystemCallFilter:2:7: unknown syscall "fork2"": keep the part after the
+                 * position, the line is ours. */
+                const char *why = err.message, *colon = strstr(why, ": ");
+                return invalid_because(p, line, k->name, value, colon ? colon + 2 : why);
+        }
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+static int scf_append(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int scf_append(struct parser *p, const char *fmt, ...) {
+        _cleanup_free_ char *add = NULL;
+        va_list ap;
+        char *g;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&add, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                add = NULL;
+                return -ENOMEM;
+        }
+        g = realloc(p->scf_text, p->scf_len + (size_t)n + 1);
+        if (!g)
+                return -ENOMEM;
+        memcpy(g + p->scf_len, add, (size_t)n + 1);
+        p->scf_text = g;
+        p->scf_len += (size_t)n;
+        return 0;
+}
+
+/* SystemCallFilter=: lines accumulate; the first decides allow-list or deny-list (~);
+ * later lines of the other kind take names out again, as systemd does.  Empty resets. */
+static int parse_syscall_filter(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        _cleanup_free_ char *names = NULL;
+        bool deny = value[0] == '~';
+        int r;
+
+        if (!*value) {
+                free(p->scf_text);
+                p->scf_text = NULL;
+                p->scf_len = 0;
+                p->scf_mode = 0;
+                return 0;
+        }
+        r = scf_names(p, k, line, value, value + deny, &names);
+        if (r < 0 || !names)
+                return r;
+        if (p->scf_mode == 0) {
+                p->scf_mode = deny ? -1 : 1;
+                p->scf_line = line;
+        }
+        /* "DENY" is replaced by the deny action in check_seccomp(), once
+         * SystemCallErrorNumber= is known (it may come later in the file). */
+        return scf_append(p, "%s %s   # %s:%u\n", deny ? "DENY" : "allow", names, p->file, line);
+}
+
+static int parse_syscall_errno(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        free(p->scf_errno);
+        p->scf_errno = NULL;
+        if (!*value || strcmp(value, "kill") == 0)
+                return 0;
+        if (policy_errno_from_name(value) <= 0)
+                return invalid(p, line, k->name, value, "an errno name such as EPERM, a number from 1 to 4095, or kill");
+        p->scf_errno = strdup(value);
+        return p->scf_errno ? 0 : -ENOMEM;
+}
+
+static int parse_syscall_arch(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        _cleanup_free_ char *list = strdup(value), *out = NULL;
+        size_t len = 0;
+
+        if (!list)
+                return -ENOMEM;
+        free(p->scf_arch);
+        p->scf_arch = NULL;
+        if (!*value)
+                return 0;
+        for (char *save = NULL, *w = strtok_r(list, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                /* systemd's names; the policy language's are libseccomp's */
+                const char *name = !strcmp(w, "x86-64") ? "x86_64" : !strcmp(w, "x86") ? "i386" : w;
+                uint32_t arch;
+                char *g;
+
+                if (strcmp(name, "native") != 0 && policy_arch_from_name(name, &arch) < 0)
+                        return invalid(p, line, k->name, value, "native, or architectures such as x86-64 x86 x32");
+                g = realloc(out, len + strlen(name) + 2);
+                if (!g)
+                        return -ENOMEM;
+                out = g;
+                len += (size_t)sprintf(out + len, "%s%s", len ? " " : "", name);
+        }
+        p->scf_arch = TAKE_PTR(out);
+        return 0;
+}
+
+static int parse_syscall_log(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        _cleanup_free_ char *names = NULL;
+        char *g;
+        int r;
+
+        if (!*value) {
+                free(p->scf_log);
+                p->scf_log = NULL;
+                return 0;
+        }
+        if (value[0] == '~')
+                return invalid_because(p, line, k->name, value, "a deny-list of logged calls (~) is not supported");
+        r = scf_names(p, k, line, value, value, &names);
+        if (r < 0 || !names)
+                return r;
+        g = realloc(p->scf_log, (p->scf_log ? strlen(p->scf_log) : 0) + strlen(names) + 2);
+        if (!g)
+                return -ENOMEM;
+        if (!p->scf_log)
+                g[0] = 0;
+        else
+                strcat(g, " ");
+        strcat(g, names);
+        p->scf_log = g;
+        return 0;
+}
+
+static int parse_seccomp_policy(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        free(p->seccomp_policy);
+        p->seccomp_policy = NULL;
+        p->seccomp_policy_line = line;
+        if (!*value)
+                return 0;
+        p->seccomp_policy = strdup(value);
+        return p->seccomp_policy ? 0 : -ENOMEM;
+}
+
+static int parse_seccomp_violation(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        if (!*value || !strcmp(value, "fail"))
+                p->u->seccomp_violation_restart = false;
+        else if (!strcmp(value, "restart"))
+                p->u->seccomp_violation_restart = true;
+        else
+                return invalid(p, line, k->name, value, "fail or restart");
+        return 0;
+}
+
+/* The seccomp policy of the unit: SeccompPolicy= (a file), or the SystemCallFilter=
+ * family written out in the policy language. */
+static int check_seccomp(struct parser *p) {
+        struct unit_config *u = p->u;
+        _cleanup_free_ char *text = NULL, *deny = NULL;
+        struct pv_error err = { 0 };
+        size_t len = 0;
+        int r;
+
+        if (p->seccomp_policy && p->scf_mode)
+                return report(p, true, p->seccomp_policy_line,
+                              "SeccompPolicy=: SystemCallFilter= is set too (line %u); use one of the two",
+                              p->scf_line);
+        if (p->seccomp_policy) {
+                _cleanup_free_ char *path = NULL;
+                const char *name = p->seccomp_policy;
+
+                /* A relative path is the unit file's neighbour; a bare NAME is looked up in
+                 * the policy directory. */
+                if (strchr(name, '/') && name[0] != '/') {
+                        const char *slash = strrchr(p->path, '/');
+                        if (slash && asprintf(&path, "%.*s/%s", (int)(slash - p->path), p->path, name) < 0)
+                                return -ENOMEM;
+                        if (path)
+                                name = path;
+                }
+                r = pv_policy_load(name, NULL, &u->policy, &err);
+                if (r < 0)
+                        return report(p, true, p->seccomp_policy_line, "SeccompPolicy=: %s", err.message);
+                for (size_t i = 0; i < pv_policy_n_warnings(u->policy); i++) {
+                        r = report(p, false, p->seccomp_policy_line, "SeccompPolicy=: %s", pv_policy_warning(u->policy, i));
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        if (!p->scf_mode) {
+                if (p->scf_errno || p->scf_log)
+                        return report(p, false, 0, "SystemCallErrorNumber=/SystemCallLog= without SystemCallFilter= have no effect");
+                if (p->scf_arch && strcmp(p->scf_arch, "native") == 0)
+                        /* SystemCallArchitectures=native alone: an allow-all filter for the native ABI. */
+                        p->scf_mode = -1;
+                else
+                        return 0;
+        }
+        if (p->scf_errno)
+                r = asprintf(&deny, "errno %s", p->scf_errno);
+        else
+                r = asprintf(&deny, "kill-process");
+        if (r < 0)
+                return -ENOMEM;
+        {
+                FILE *f = open_memstream(&text, &len);
+                if (!f)
+                        return -ENOMEM;
+                fprintf(f, "# from %s\n", p->path);
+                /* Without SystemCallArchitectures= every ABI the machine runs is admitted,
+                 * as systemd does; the rules apply to each. */
+                fprintf(f, "arch %s\n", p->scf_arch ? p->scf_arch : "native x32 i386");
+                if (p->scf_mode > 0)
+                        fprintf(f, "default %s\nallow @default\n", deny);
+                else
+                        fprintf(f, "default allow\n");
+                for (const char *line = p->scf_text; line && *line;) {
+                        const char *nl = strchr(line, '\n');
+                        size_t n = nl ? (size_t)(nl - line + 1) : strlen(line);
+                        if (!strncmp(line, "DENY ", 5))
+                                fprintf(f, "%s %.*s", deny, (int)(n - 5), line + 5);
+                        else
+                                fprintf(f, "%.*s", (int)n, line);
+                        line += n;
+                }
+                if (p->scf_log)
+                        fprintf(f, "log %s\n", p->scf_log);
+                if (fclose(f) != 0)
+                        return -ENOMEM;
+        }
+        r = pv_policy_parse_string(p->path, text, len, NULL, &u->policy, &err);
+        if (r < 0)
+                return report(p, true, p->scf_line, "SystemCallFilter=: %s", err.message);
+        return 0;
+}
+
 #define F(field) offsetof(struct unit_config, field)
 static const struct key keys[] = {
         { SEC_UNIT, "Description", parse_string, F(description) },
@@ -1541,6 +1808,13 @@ static const struct key keys[] = {
         { SEC_SERVICE, "StandardError", parse_std_output, F(std_error) },
 
         { SEC_SERVICE, "FileDescriptorStoreMax", parse_unsigned, F(fd_store_max) },
+        { SEC_SERVICE, "SystemCallFilter", parse_syscall_filter, 0 },
+        { SEC_SERVICE, "SystemCallErrorNumber", parse_syscall_errno, 0 },
+        { SEC_SERVICE, "SystemCallArchitectures", parse_syscall_arch, 0 },
+        { SEC_SERVICE, "SystemCallLog", parse_syscall_log, 0 },
+        { SEC_SERVICE, "NoNewPrivileges", parse_flag, F(no_new_privs) },
+        { SEC_PIDVISOR, "SeccompPolicy", parse_seccomp_policy, 0 },
+        { SEC_PIDVISOR, "SeccompViolation", parse_seccomp_violation, 0 },
 
         { SEC_SOCKET, "ListenStream", parse_listen, 0 },
         { SEC_SOCKET, "ListenDatagram", parse_listen, 0 },
@@ -1551,9 +1825,9 @@ static const struct key keys[] = {
         { SEC_SOCKET, "ListenMessageQueue", parse_socket_unsupported, 0 },
         { SEC_SOCKET, "ListenUSBFunction", parse_socket_unsupported, 0 },
         { SEC_SOCKET, "Backlog", parse_backlog, F(backlog) },
-        { SEC_SOCKET, "ReusePort", parse_flag, F(reuse_port) },
-        { SEC_SOCKET, "FreeBind", parse_flag, F(free_bind) },
-        { SEC_SOCKET, "NonBlocking", parse_flag, F(non_blocking) },
+        { SEC_SOCKET, "ReusePort", parse_socket_flag, F(reuse_port) },
+        { SEC_SOCKET, "FreeBind", parse_socket_flag, F(free_bind) },
+        { SEC_SOCKET, "NonBlocking", parse_socket_flag, F(non_blocking) },
         { SEC_SOCKET, "BindIPv6Only", parse_bind_ipv6_only, 0 },
         { SEC_SOCKET, "SocketMode", parse_mode, F(socket_mode) },
         { SEC_SOCKET, "DirectoryMode", parse_mode, F(directory_mode) },
@@ -1669,6 +1943,7 @@ void unit_config_free(struct unit_config *u) {
         free(u->socket_group);
         free(u->fd_name);
         free(u->takeover_datagram);
+        pv_policy_free(u->policy);
         free(u);
 }
 
@@ -1677,6 +1952,11 @@ static void unit_config_freep(struct unit_config **u) {
 }
 
 static void parser_done(struct parser *p) {
+        free(p->scf_text);
+        free(p->scf_errno);
+        free(p->scf_arch);
+        free(p->scf_log);
+        free(p->seccomp_policy);
         for (size_t i = 0; i < p->n_env; i++)
                 free(p->env[i]);
         free(p->env);
@@ -1851,6 +2131,8 @@ int unit_load_strings(const char *path, const char *text, size_t len, const char
         }
         if (r >= 0)
                 r = check_hot_restart(&p);
+        if (r >= 0)
+                r = check_seccomp(&p);
 
 done:
         if (r < 0)

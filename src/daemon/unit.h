@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include <pidvisor/policy.h>
+
 #include "socket-addr.h"
 #include "timeutil.h"
 
@@ -195,6 +197,13 @@ struct unit_config {
         char *socket_group;
         unsigned socket_user_line;  /* for messages when the user turns out unknown */
         char *fd_name;              /* FileDescriptorName=, default "NAME.socket" */
+
+        /* Sandboxing (docs/sandbox.md).  The seccomp policy is resolved when the unit loads
+         * (SeccompPolicy=, or SystemCallFilter= and friends turned into a policy), so that
+         * its errors are the unit's; the daemon compiles it (cached) at the start. */
+        struct pv_policy *policy;
+        bool seccomp_violation_restart; /* SeccompViolation=restart; default fail */
+        bool no_new_privs;              /* NoNewPrivileges= */
 
         /* [X-Pidvisor] hot restart (upgrade.c) */
         enum hot_restart hot_restart; /* default: socket with [Socket], else no */
