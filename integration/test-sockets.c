@@ -673,11 +673,10 @@ END_TEST
 /* ---- 2. the reference producer ---- */
 
 /* Runs `systemd-socket-activate ARGS... $PV_LISTEN describe OUT` in a process group of its
- * own; its output goes to DIR/ssa.log. */
-static pid_t socket_activate(struct dl_daemon *d, const char *const *args, const char *out) {
+ * own, its output going to log. */
+static pid_t socket_activate(const char *const *args, const char *out, const char *log) {
         const char *argv[16];
         size_t n = 0;
-        char *log = dl_path(d, "ssa.log");
         pid_t parent = getpid(), pid;
 
         argv[n++] = SOCKET_ACTIVATE;
@@ -699,19 +698,33 @@ static pid_t socket_activate(struct dl_daemon *d, const char *const *args, const
                 execv(argv[0], (char *const *)argv);
                 _exit(127);
         }
-        free(log);
         return pid;
 }
 
-/* The first exchange with a producer that is not listening yet: retried while refused. */
-static void trigger(struct dl_daemon *d, const struct addr *a, int type) {
+/* Waits until systemd-socket-activate says it listens on its n addresses ("Listening on
+ * ADDR as FD." each), then sends the exchange that makes it exec the program: a datagram
+ * sent before it had bound would be lost, not refused. */
+static void trigger(struct dl_daemon *d, const char *log, int n, const struct addr *a, int type) {
         int64_t deadline = dl_now_ms() + 5000;
-        char *reply = NULL;
-        int r;
+        char *reply = NULL, *text;
+        int r, seen;
 
-        while ((r = ask(a, type, 3000, &reply)) == -ECONNREFUSED && dl_now_ms() < deadline)
-                dl_sleep_ms(10);
-        dl_assert(d, r == 0, "%s: %s", a->text, strerror(-r));
+        for (;;) {
+                text = dl_read_file(log);
+                seen = 0;
+                for (const char *p = text; p && (p = strstr(p, "Listening on ")); p++)
+                        seen++;
+                if (seen >= n)
+                        break;
+                if (dl_now_ms() > deadline)
+                        dl_fail(d, "systemd-socket-activate does not listen on %d addresses within 5 s:\n%s", n,
+                                text ? text : "(no output)");
+                free(text);
+                dl_sleep_ms(5);
+        }
+        r = ask(a, type, 5000, &reply);
+        dl_assert(d, r == 0, "%s: %s; systemd-socket-activate said:\n%s", a->text, strerror(-r), text);
+        free(text);
         free(reply);
 }
 
@@ -779,7 +792,7 @@ static void side_normalize(const struct side *sd, char *text) {
 START_TEST(test_compare_with_reference) {
         struct dl_daemon d;
         struct side ref, pv;
-        char *ref_text, *pv_text, *ref_dtext, *pv_dtext, *l[6];
+        char *ref_text, *pv_text, *ref_dtext, *pv_dtext, *l[6], *log, *dlog;
         struct addr trig, dtrig;
         pid_t ssa, ssa_d;
         int st;
@@ -796,14 +809,16 @@ START_TEST(test_compare_with_reference) {
         {
                 const char *args[] = { l[0], l[1], l[2], l[3], "--fdname=web:web:web:web", NULL };
                 const char *dargs[] = { "--datagram", l[4], l[5], "--fdname=dg:dg", NULL };
-                ssa = socket_activate(&d, args, ref.out);
-                ssa_d = socket_activate(&d, dargs, ref.dout);
+                log = dl_path(&d, "ssa.log");
+                dlog = dl_path(&d, "ssa-dgram.log");
+                ssa = socket_activate(args, ref.out, log);
+                ssa_d = socket_activate(dargs, ref.dout, dlog);
         }
         /* It listens, and execs the program on the first connection or datagram. */
         trig = addr_ip("127.0.0.1", ref.port);
         dtrig = addr_ip("127.0.0.1", ref.dport);
-        trigger(&d, &trig, SOCK_STREAM);
-        trigger(&d, &dtrig, SOCK_DGRAM);
+        trigger(&d, log, 4, &trig, SOCK_STREAM);
+        trigger(&d, dlog, 2, &dtrig, SOCK_DGRAM);
         ref_text = wait_lines(&d, ref.out, 10, 5000);
         ref_dtext = wait_lines(&d, ref.dout, 8, 5000);
         kill(ssa, SIGKILL);
@@ -841,6 +856,8 @@ START_TEST(test_compare_with_reference) {
                 pv_dtext);
         for (size_t i = 0; i < 6; i++)
                 free(l[i]);
+        free(log);
+        free(dlog);
         free(ref_text);
         free(pv_text);
         free(ref_dtext);
