@@ -79,12 +79,12 @@ int listen_open(const struct unit_config *c, const struct listen_spec *l, int *r
                 snprintf(why, why_size, "socket: %s", strerror(-fd));
                 return fd;
         }
-        if (family == AF_INET || family == AF_INET6) {
-                r = setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-                if (r < 0) {
-                        snprintf(why, why_size, "setsockopt SO_REUSEADDR: %s", strerror(-r));
-                        return r;
-                }
+        /* On every socket, as systemd's socket_address_listen() does: a service that
+         * checks its sockets' options sees the same under either manager. */
+        r = setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+        if (r < 0) {
+                snprintf(why, why_size, "setsockopt SO_REUSEADDR: %s", strerror(-r));
+                return r;
         }
         if (family == AF_INET6 && c->bind_ipv6_only >= 0) {
                 r = setsockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, c->bind_ipv6_only);

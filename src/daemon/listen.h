@@ -13,7 +13,7 @@
 
 struct service;
 
-/* Opens one listening socket as systemd does (SO_REUSEADDR on IP sockets, Backlog=,
+/* Opens one listening socket as systemd does (SO_REUSEADDR on every socket, Backlog=,
  * ReusePort=, FreeBind=, BindIPv6Only=, a unix path's parents created with
  * DirectoryMode= and a stale socket file replaced, SocketMode=, SocketUser=/Group=).
  * The descriptor is close-on-exec, blocking unless NonBlocking=.  On error a negative

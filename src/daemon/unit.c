@@ -387,7 +387,7 @@ static void unit_defaults(struct unit_config *u) {
                 .log_max_bytes = 10 * 1024 * 1024,
                 .log_keep = 5,
                 .notification_fd = -1,
-                .backlog = SOMAXCONN,
+                .backlog = INT32_MAX, /* as systemd asks: the kernel caps it at somaxconn */
                 .bind_ipv6_only = -1,
                 .socket_mode = 0666,
                 .directory_mode = 0755,
@@ -2043,11 +2043,12 @@ static int check_unit(struct parser *p) {
                         return r;
         }
         u->auto_start = p->auto_start >= 0 ? p->auto_start : p->wanted_by_default;
-        /* systemd: NotifyAccess= defaults to none, and to main for Type=notify or when a
-         * watchdog is set. */
+        /* systemd: NotifyAccess= defaults to none, and to main for Type=notify, when a
+         * watchdog is set, or with an fd store (FileDescriptorStoreMax=). */
         if (p->notify_access >= 0)
                 u->notify_access = (enum notify_access)p->notify_access;
-        else if (u->type == SERVICE_NOTIFY || (u->watchdog > 0 && u->watchdog != USEC_INFINITY))
+        else if (u->type == SERVICE_NOTIFY || (u->watchdog > 0 && u->watchdog != USEC_INFINITY) ||
+                 u->fd_store_max > 0)
                 u->notify_access = NOTIFY_ACCESS_MAIN;
         if (u->watchdog == USEC_INFINITY)
                 u->watchdog = 0;

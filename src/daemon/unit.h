@@ -186,7 +186,7 @@ struct unit_config {
         char *socket_file;          /* the file the listeners were read from */
         struct listen_spec *listen;
         size_t n_listen;
-        unsigned backlog;           /* Backlog=, default SOMAXCONN */
+        unsigned backlog;           /* Backlog=, default INT32_MAX: net.core.somaxconn */
         bool reuse_port;            /* ReusePort= */
         bool free_bind;             /* FreeBind= */
         bool non_blocking;          /* NonBlocking=: O_NONBLOCK set before handing over */
