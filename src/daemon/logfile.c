@@ -702,7 +702,7 @@ static void build_lines(struct logfile *lf, const char *prefix, size_t prefix_le
 int logfile_write_lines(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *text,
                         size_t len) {
         char prefix[PREFIX_MAX];
-        const char *p = text, *end = text + len;
+        const char *p, *end;
         size_t stream_len = strlen(stream), n;
         bool own = !lf->batching;
         int r = 0;
@@ -711,6 +711,8 @@ int logfile_write_lines(struct logfile *lf, uint64_t realtime_usec, const char *
                 return -EINVAL;
         if (len == 0)
                 return 0;
+        p = text;
+        end = text + len;
         /* Every line of the call has the same time: the prefix is formatted once. */
         n = format_prefix(lf, prefix, realtime_usec, stream, stream_len);
         if (own)
