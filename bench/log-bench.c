@@ -8,13 +8,17 @@
  *             written with one write() per 64 KiB block) runs
  *               cat     piped into `cat > FILE` (the baseline);
  *               relay   piped into `log-bench-fixture relay FILE`, which does what the
- *                       daemon does per line and nothing else: a CLOCK_REALTIME stamp
- *                       formatted as the daemon formats it, and one write() per record
+ *                       daemon did per line before it batched: a CLOCK_REALTIME stamp
+ *                       formatted per line, and one write() per record
  *                       "TIME stdout: TEXT" to an O_APPEND file (a reference: the cost
  *                       of the per-line record design without the daemon around it);
  *               relay-batch  the same records, but those of one read() written with
  *                       one write() (a reference: the same file without a system call
- *                       per line);
+ *                       per line, but still a formatted time per line);
+ *               relay-floor  the same file with the least user-space work: one time
+ *                       per read() (as the daemon does now), memchr and memcpy per line,
+ *                       no test for bytes to escape, one write() per read (a reference:
+ *                       what the record format itself costs, mostly in the kernel);
  *               pidvisor  as a Type=simple service of a private daemon
  *                       (LogMaxBytes=0: no rotation), its stdout going to
  *                       STATE-DIR/logs/spew.log.
@@ -22,7 +26,10 @@
  *             request is sent) until the output file holds all N lines (its size polled
  *             every millisecond); then, untimed, every line of the file is checked: in
  *             order, none lost, none doubled, none damaged.  Rounds rotate the order of
- *             the four, after one untimed warm-up run.  MB/s are of the writer's bytes
+ *             the five, after one untimed warm-up run.  "idle CPUs" is how much CPU the
+ *             whole machine left idle during the timed part (/proc/stat): near 0 on a
+ *             2-CPU machine means something else was running too, and the writer and
+ *             the reader took turns on one CPU.  MB/s are of the writer's bytes
  *             (10^6 bytes per MB), not of the file, which for the daemon also holds the
  *             36-byte time and stream prefix.
  *   notify    READY round trip.  A `start` request on the control socket (connected
@@ -210,6 +217,75 @@ static int fx_relay(const char *path, bool batch)
         return close(fd) == 0 ? 0 : 1;
 }
 
+/* relay-floor FILE: the same records with the least work in user space, as the daemon
+ * builds them since it gives all lines of one read() the time of that read: the prefix is
+ * formatted once per read, each line found with memchr and copied with memcpy (no test
+ * for bytes to escape, no long-line splitting), the records of one read written with one
+ * write().  A reference: what the record format costs in the kernel (reading 100 bytes,
+ * writing 136) plus a minimum of user work. */
+static int fx_relay_floor(const char *path)
+{
+        enum { IN_MAX = 256 * 1024, OUT_MAX = 512 * 1024, REC_MAX = 16384, PREFIX = 64 };
+        static char in[IN_MAX], out[OUT_MAX], line[REC_MAX];
+        size_t partial = 0;
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+
+        if (fd < 0)
+                return 2;
+        for (;;) {
+                ssize_t n = read(STDIN_FILENO, in, sizeof(in));
+                char prefix[PREFIX];
+                const char *p, *end;
+                struct timespec ts;
+                struct tm tm;
+                time_t t;
+                size_t used = 0, np;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                t = ts.tv_sec;
+                gmtime_r(&t, &tm);
+                np = strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S", &tm);
+                np += (size_t)snprintf(prefix + np, sizeof(prefix) - np, ".%06uZ stdout: ",
+                                       (unsigned)(ts.tv_nsec / 1000));
+                for (p = in, end = in + n; p < end;) {
+                        const char *nl = memchr(p, '\n', (size_t)(end - p));
+                        size_t k = (size_t)((nl ? nl : end) - p);
+
+                        if (!nl || partial > 0) {
+                                /* A line across reads: gathered apart (cut at REC_MAX). */
+                                if (partial + k > REC_MAX)
+                                        k = REC_MAX - partial;
+                                memcpy(line + partial, p, k);
+                                partial += k;
+                                if (!nl)
+                                        break;
+                                memcpy(out + used, prefix, np);
+                                memcpy(out + used + np, line, partial);
+                                used += np + partial;
+                                partial = 0;
+                        } else {
+                                memcpy(out + used, prefix, np);
+                                memcpy(out + used + np, p, k);
+                                used += np + k;
+                        }
+                        out[used++] = '\n';
+                        p = nl + 1;
+                        if (used > OUT_MAX - PREFIX - REC_MAX - 1) { /* only with many short lines */
+                                if (write_all(fd, out, used) < 0)
+                                        return 1;
+                                used = 0;
+                        }
+                }
+                if (used > 0 && write_all(fd, out, used) < 0)
+                        return 1;
+        }
+        return close(fd) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
         if (argc == 4 && strcmp(argv[1], "spew") == 0) {
@@ -225,7 +301,9 @@ int main(int argc, char **argv)
                 return fx_relay(argv[2], false);
         if (argc == 3 && strcmp(argv[1], "relay-batch") == 0)
                 return fx_relay(argv[2], true);
-        fputs("usage: log-bench-fixture spew N LEN | notify | relay[-batch] FILE\n", stderr);
+        if (argc == 3 && strcmp(argv[1], "relay-floor") == 0)
+                return fx_relay_floor(argv[2]);
+        fputs("usage: log-bench-fixture spew N LEN | notify | relay[-batch|-floor] FILE\n", stderr);
         return 2;
 }
 
@@ -251,7 +329,7 @@ struct options {
         bool keep;
         unsigned mb;         /* log: MB (10^6 bytes) written per run */
         unsigned line_bytes; /* log: bytes per line, newline included */
-        unsigned rounds;     /* log: rounds of the three methods */
+        unsigned rounds;     /* log: rounds of the five methods */
         unsigned runs;       /* notify: timed starts per method */
 };
 
@@ -269,12 +347,13 @@ static void service_state(struct daemon *d, const char *name, char *buf, size_t 
 
 /* --- 1. log throughput ----------------------------------------------------------------- */
 
-enum log_method { LOG_CAT, LOG_RELAY, LOG_BATCH, LOG_PIDVISOR, N_LOG };
+enum log_method { LOG_CAT, LOG_RELAY, LOG_BATCH, LOG_FLOOR, LOG_PIDVISOR, N_LOG };
 
 static const char *const log_names[N_LOG] = {
         [LOG_CAT] = "cat > file",
         [LOG_RELAY] = "relay, write per record",
         [LOG_BATCH] = "relay, write per read",
+        [LOG_FLOOR] = "relay, prefix per read",
         [LOG_PIDVISOR] = "pidvisor service",
 };
 
@@ -291,8 +370,27 @@ struct log_run {
         uint64_t file_bytes;  /* the file's size at the end */
         uint64_t reader_cpu;  /* cat, relay or the daemon: CPU time in ns */
         uint64_t writer_cpu;  /* the writer (cat, relay runs only) */
+        double idle_cpus;     /* CPUs the machine left idle meanwhile (/proc/stat), -1: unknown */
         bool ok;
 };
+
+/* Idle time of all CPUs so far (idle + iowait of /proc/stat), in ns; 0 if unknown. */
+static uint64_t idle_ns(void)
+{
+        unsigned long long v[5];
+        long hz = sysconf(_SC_CLK_TCK);
+        FILE *f = fopen("/proc/stat", "re");
+        int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4]) : 0;
+
+        if (f)
+                fclose(f);
+        return n == 5 && hz > 0 ? (v[3] + v[4]) * (1000000000ull / (unsigned long long)hz) : 0;
+}
+
+static double idle_cpus(uint64_t idle0, uint64_t idle1, uint64_t ns)
+{
+        return idle0 && idle1 && ns ? (double)(idle1 - idle0) / (double)ns : -1;
+}
 
 static off_t size_of(const char *path)
 {
@@ -446,13 +544,14 @@ static struct log_run log_pipeline(struct log_ctx *c, enum log_method m, const c
         char *wargv[] = { (char *)"log-bench-fixture", (char *)"spew", c->n_arg, c->len_arg, NULL };
         char *cargv[] = { (char *)"cat", NULL };
         char *rargv[] = { (char *)"log-bench-fixture",
-                          (char *)(m == LOG_BATCH ? "relay-batch" : "relay"), (char *)file, NULL };
+                          (char *)(m == LOG_BATCH ? "relay-batch" : m == LOG_FLOOR ? "relay-floor" : "relay"),
+                          (char *)file, NULL };
         char *envp[] = { env_path, NULL };
         struct log_run run = { 0 };
         struct rusage ru;
         pid_t wpid, rpid;
         int p[2], ffd = -1, st_w, st_r, prefix = 0;
-        uint64_t t0, t1, target;
+        uint64_t t0, t1, target, idle0;
         off_t last;
 
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -462,6 +561,7 @@ static struct log_run log_pipeline(struct log_ctx *c, enum log_method m, const c
                 if (ffd < 0)
                         die("%s: %s", file, strerror(errno));
         }
+        idle0 = idle_ns();
         t0 = now_ns();
         if (m == LOG_CAT)
                 errno = spawn(&rpid, "/bin/cat", cargv, envp, p[0], ffd, log_fd);
@@ -485,6 +585,7 @@ static struct log_run log_pipeline(struct log_ctx *c, enum log_method m, const c
         }
         target = c->lines * ((uint64_t)prefix + c->o->line_bytes);
         t1 = wait_size(file, target, log_deadline(), 10000, &last);
+        run.idle_cpus = idle_cpus(idle0, idle_ns(), t1 ? t1 - t0 : 0);
         st_w = wait_status_ru(wpid, &ru);
         run.writer_cpu = rusage_cpu_ns(&ru);
         st_r = wait_status_ru(rpid, &ru);
@@ -510,7 +611,7 @@ static struct log_run log_pidvisor(struct log_ctx *c)
         struct log_run run = { 0 };
         char state[64] = "", *line;
         json_t *res;
-        uint64_t t0, t1, target, cpu0, cpu1;
+        uint64_t t0, t1, target, cpu0, cpu1, idle0;
         int fd, prefix;
         off_t last;
 
@@ -520,6 +621,7 @@ static struct log_run log_pidvisor(struct log_ctx *c)
         if (fd < 0)
                 die("connect %s: %s", c->d->socket, strerror(-fd));
         cpu0 = cpu_ns_of(c->d->pid);
+        idle0 = idle_ns();
         t0 = now_ns();
         if (send_request(fd, "start", "spew") < 0)
                 die("start spew: write: %s", strerror(errno));
@@ -540,6 +642,7 @@ static struct log_run log_pidvisor(struct log_ctx *c)
         target = c->lines * ((uint64_t)prefix + c->o->line_bytes);
         t1 = wait_size(c->pv_log, target, log_deadline(), 10000, &last);
         cpu1 = cpu_ns_of(c->d->pid);
+        run.idle_cpus = idle_cpus(idle0, idle_ns(), t1 ? t1 - t0 : 0);
         if (!t1) {
                 problem("pidvisor: %s stopped growing at %lld of %llu bytes (a stall, or lost "
                         "lines)", c->pv_log, (long long)last, (unsigned long long)target);
@@ -595,7 +698,7 @@ static void bench_log(const struct options *o)
         snprintf(c.n_arg, sizeof(c.n_arg), "%llu", c.lines);
         snprintf(c.len_arg, sizeof(c.len_arg), "%u", o->line_bytes);
         printf("\n== log: %llu lines of %u bytes (%.1f MB) per run, %u rounds of cat / relay / "
-               "relay-batch / pidvisor in rotating order; files on %s (%s) ==\n",
+               "relay-batch / relay-floor / pidvisor in rotating order; files on %s (%s) ==\n",
                c.lines, o->line_bytes, (double)c.lines * o->line_bytes / 1e6, o->rounds,
                work_dir, fs_name(work_dir));
         fflush(stdout);
@@ -625,8 +728,8 @@ static void bench_log(const struct options *o)
                 printf("  warm-up (untimed): %s %.3f s\n", log_names[LOG_BATCH],
                        (double)w.ns / 1e9);
         }
-        printf("  %-5s %-26s %9s %9s %11s %12s %10s %10s\n", "round", "method", "s", "MB/s",
-               "lines/s", "file bytes", "rdr CPU s", "wtr CPU s");
+        printf("  %-5s %-26s %9s %9s %11s %12s %10s %10s %9s\n", "round", "method", "s", "MB/s",
+               "lines/s", "file bytes", "rdr CPU s", "wtr CPU s", "idle CPUs");
         for (unsigned r = 0; r < o->rounds; r++)
                 for (int j = 0; j < N_LOG; j++) {
                         int m = (int)((r + (unsigned)j) % N_LOG);
@@ -641,11 +744,11 @@ static void bench_log(const struct options *o)
                                 snprintf(wcpu, sizeof(wcpu), "-");
                         else
                                 snprintf(wcpu, sizeof(wcpu), "%.3f", (double)x->writer_cpu / 1e9);
-                        printf("  %-5u %-26s %9.3f %9.1f %11.0f %12llu %10.3f %10s%s\n", r + 1,
+                        printf("  %-5u %-26s %9.3f %9.1f %11.0f %12llu %10.3f %10s %9.2f%s\n", r + 1,
                                log_names[m], s, s > 0 ? mb / s / 1e6 : 0,
                                s > 0 ? (double)c.lines / s : 0,
                                (unsigned long long)x->file_bytes, (double)x->reader_cpu / 1e9,
-                               wcpu, x->ok ? "" : "  (NOT all lines)");
+                               wcpu, x->idle_cpus, x->ok ? "" : "  (NOT all lines)");
                         fflush(stdout);
                 }
         daemon_terminate(&d, 30000, "log");
@@ -671,8 +774,8 @@ static void bench_log(const struct options *o)
         }
         printf("summary [log, %s]: pidvisor %.1f MB/s %.0f lines/s, cat > file %.1f MB/s %.0f "
                "lines/s: %.2fx (goal >= 0.8x: %s); relay %.1f MB/s (%.2fx of cat), pidvisor / "
-               "relay %.2fx; relay-batch %.1f MB/s (%.2fx of cat); daemon CPU %.0f ns per "
-               "line; %.1f s\n",
+               "relay %.2fx; relay-batch %.1f MB/s (%.2fx of cat); relay-floor %.1f MB/s (%.2fx of "
+               "cat), pidvisor / relay-floor %.2fx; daemon CPU %.0f ns per line; %.1f s\n",
                fs_name(work_dir), mb / ((double)med[LOG_PIDVISOR].ns / 1e9) / 1e6,
                (double)c.lines / ((double)med[LOG_PIDVISOR].ns / 1e9),
                mb / ((double)med[LOG_CAT].ns / 1e9) / 1e6,
@@ -684,6 +787,9 @@ static void bench_log(const struct options *o)
                (double)med[LOG_RELAY].ns / (double)med[LOG_PIDVISOR].ns,
                mb / ((double)med[LOG_BATCH].ns / 1e9) / 1e6,
                (double)med[LOG_CAT].ns / (double)med[LOG_BATCH].ns,
+               mb / ((double)med[LOG_FLOOR].ns / 1e9) / 1e6,
+               (double)med[LOG_CAT].ns / (double)med[LOG_FLOOR].ns,
+               (double)med[LOG_FLOOR].ns / (double)med[LOG_PIDVISOR].ns,
                (double)med[LOG_PIDVISOR].reader_cpu / (double)c.lines,
                (double)(now_ns() - t_begin) / 1e9);
         fflush(stdout);
@@ -923,7 +1029,7 @@ static void usage(FILE *f)
                 "  --keep           keep the work directory\n"
                 "  --mb N           log: MB (10^6 bytes) written per run (500)\n"
                 "  --line-bytes N   log: bytes per line, newline included (100)\n"
-                "  --rounds N       log: rounds of the three methods (3)\n"
+                "  --rounds N       log: rounds of the five methods (3)\n"
                 "  --runs N         notify: timed starts per method (300)\n",
 #ifdef PIDVISOR_PATH
                 "; default ", PIDVISOR_PATH,

@@ -1300,6 +1300,123 @@ static char *run_probe(struct dl_daemon *d, const char *name) {
         return res;
 }
 
+/* A line as docs/logs.md says it is written: one trailing \r dropped, control characters
+ * but tab, and DEL, as \xNN. */
+static size_t log_escape(char *out, const unsigned char *s, size_t n) {
+        size_t w = 0;
+
+        if (n > 0 && s[n - 1] == '\r')
+                n--;
+        for (size_t i = 0; i < n; i++) {
+                if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+                        w += (size_t)sprintf(out + w, "\\x%02x", s[i]);
+                else
+                        out[w++] = (char)s[i];
+        }
+        return w;
+}
+
+/* What a service writes reaches the daemon in reads of whatever its pipe holds, so lines
+ * are cut between reads anywhere; the log must not show it.  Binary output comes out
+ * escaped, a line longer than a record is split with the mark and joins back, the last
+ * line is written at exit even without its newline, and a service that closes its stdout
+ * early still has its stderr logged. */
+START_TEST(test_log_pipe_lines) {
+        size_t n = 300000, wlen = 0, at;
+        unsigned char *data = malloc(n);
+        char *want = malloc(4 * n + 1), *got, *path, *text, *joined;
+        struct dl_daemon d;
+        uint32_t x = 12345;
+        json_t *svc;
+        FILE *f;
+
+        ck_assert_ptr_nonnull(data);
+        ck_assert_ptr_nonnull(want);
+        dl_init(&d);
+        for (size_t i = 0; i < n; i++) {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                data[i] = x % 41 == 0 ? '\n' : x % 7 == 0 ? '\r' : (unsigned char)(x >> 8);
+        }
+        data[n - 1] = '\n';
+        path = dl_path(&d, "binary.data");
+        f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+        ck_assert_int_eq(fclose(f), 0);
+        dl_write_unit(&d, "binary", "[Service]\nExecStart=/bin/cat %s\n", path);
+        free(path);
+
+        path = dl_path(&d, "pieces.sh");
+        pv_test_write_file(path, "#!/bin/sh\n"
+                                 "printf 'first\\n'\n"
+                                 "printf 'sp'; sleep 0.3; printf 'lit\\n'\n"
+                                 "head -c 40000 /dev/zero | tr '\\000' y; echo\n"
+                                 "printf 'no newline at end'\n",
+                           0755);
+        dl_write_unit(&d, "pieces", "[Service]\nExecStart=%s\n", path);
+        free(path);
+        path = dl_path(&d, "closer.sh");
+        pv_test_write_file(path, "#!/bin/sh\necho before\nexec 1>&-\nsleep 0.3\necho 'err after stdout closed' >&2\n",
+                           0755);
+        dl_write_unit(&d, "closer", "[Service]\nExecStart=%s\n", path);
+        free(path);
+        dl_start(&d, NULL);
+
+        /* Binary, in reads cut anywhere. */
+        for (size_t i = 0; i < n;) {
+                unsigned char *nl = memchr(data + i, '\n', n - i);
+                size_t len = (size_t)(nl - (data + i));
+                wlen += log_escape(want + wlen, data + i, len);
+                want[wlen++] = '\n';
+                i += len + 1;
+        }
+        want[wlen] = 0;
+        got = run_probe(&d, "binary");
+        for (at = 0; got[at] && got[at] == want[at]; at++)
+                ;
+        dl_assert(&d, !strcmp(got, want), "binary.log: %zu bytes of text, want %zu; from byte %zu: \"%.60s\", want \"%.60s\"",
+                  strlen(got), wlen, at, got + at, want + at);
+        free(got);
+
+        /* A line in two reads, a long line, no last newline. */
+        got = run_probe(&d, "pieces");
+        dl_assert(&d, !strncmp(got, "first\nsplit\n", 12), "pieces.log starts \"%.40s\"", got);
+        dl_assert(&d, strlen(got) > 30 && !strcmp(got + strlen(got) - 18, "no newline at end\n"),
+                  "pieces.log ends \"%s\"", strlen(got) > 40 ? got + strlen(got) - 40 : got);
+        joined = malloc(strlen(got) + 1);
+        ck_assert_ptr_nonnull(joined);
+        at = 0;
+        for (char *p = got + 12, *nl; (nl = strchr(p, '\n')) && p < got + strlen(got) - 18; p = nl + 1) {
+                size_t len = (size_t)(nl - p);
+                bool more = len >= 4 && !memcmp(nl - 4, " \xe2\x80\xa6", 4);
+                memcpy(joined + at, p, more ? len - 4 : len);
+                at += more ? len - 4 : len;
+                dl_assert(&d, more || nl + 1 == got + strlen(got) - 18, "a piece of the long line is not marked");
+        }
+        joined[at] = 0;
+        dl_assert(&d, at == 40000 && strspn(joined, "y") == 40000, "the long line joins back to %zu bytes", at);
+        free(joined);
+        free(got);
+
+        /* Its stdout closed early: its stderr still reaches the log, and it ends as usual. */
+        dl_cli_ok(&d, "start", "closer", NULL);
+        svc = dl_wait_state(&d, "closer", "inactive", DL_DEADLINE_MS);
+        dl_assert(&d, !strcmp(dl_str(svc, "last_exit"), "exited 0"), "closer: %s", dl_str(svc, "last_exit"));
+        json_decref(svc);
+        path = dl_path(&d, "state/logs/closer.log");
+        text = dl_read_file(path);
+        dl_assert(&d, text && strstr(text, " stdout: before\n") && strstr(text, " stderr: err after stdout closed\n"),
+                  "closer.log: \"%s\"", text ? text : "(none)");
+        free(text);
+        free(path);
+        free(want);
+        free(data);
+        dl_done(&d);
+}
+END_TEST
+
 static bool has_line(const char *text, const char *line) {
         size_t len = strlen(line);
 
@@ -1638,6 +1755,7 @@ int main(void) {
         tcase_add_test(tc, test_bad_unit_files);
         tcase_add_test(tc, test_exec_environment);
         tcase_add_test(tc, test_log_files);
+        tcase_add_test(tc, test_log_pipe_lines);
         tcase_add_test(tc, test_ordering);
         tcase_add_test(tc, test_ordering_at_daemon_start);
         tcase_add_test(tc, test_notification_fd);

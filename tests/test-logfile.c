@@ -844,10 +844,434 @@ START_TEST(test_full_disk_then_rotation) {
 }
 END_TEST
 
+/* --- many lines at once (logfile_write_lines) --------------------------------------------- */
+
+static int put_lines(struct logfile *lf, uint64_t t, const char *stream, const char *text) {
+        return logfile_write_lines(lf, t, stream, text, strlen(text));
+}
+
+/* Every line of one call gets the call's time and stream; the next call formats its own. */
+START_TEST(test_lines_prefix) {
+        struct logfile *lf = open_log("svc", 0, 0);
+
+        ck_assert_int_eq(put_lines(lf, T, "stdout", "one\ntwo\n\nfour\n"), 0);
+        /* Another read: a later time, and the other stream. */
+        ck_assert_int_eq(put_lines(lf, T + 1, "stderr", "five\nsix"), 0);
+        /* The same time again, the first stream: the prefix is not the last one's. */
+        ck_assert_int_eq(put_lines(lf, T + 1, "stdout", "seven\n"), 0);
+        /* A whole second later: the date part changes too. */
+        ck_assert_int_eq(put_lines(lf, T + 1000000, "stdout", "eight\n"), 0);
+        ck_assert_int_eq(logfile_write_lines(lf, T, "stdout", "", 0), 0);
+        ck_assert_int_eq(logfile_write_lines(lf, T, "stdout", NULL, 0), 0);
+        ck_assert_int_eq(logfile_dropped(lf), 0);
+        logfile_close(lf);
+        assert_file("svc.log", join(rec("one"), rec("two"), rec(""), rec("four"),
+                                    strdup("2026-11-26T22:10:00.123457Z stderr: five\n"),
+                                    strdup("2026-11-26T22:10:00.123457Z stderr: six\n"),
+                                    strdup("2026-11-26T22:10:00.123457Z stdout: seven\n"),
+                                    strdup("2026-11-26T22:10:01.123456Z stdout: eight\n"), NULL));
+}
+END_TEST
+
+START_TEST(test_lines_bad_arguments) {
+        struct logfile *lf = open_log("svc", 0, 0);
+        char *stream = repeat('s', 65);
+
+        ck_assert_int_eq(logfile_write_lines(lf, T, stream, "x\n", 2), -EINVAL);
+        ck_assert_int_eq(logfile_write_lines(lf, T, "stdout", NULL, 2), -EINVAL);
+        logfile_close(lf);
+        assert_file("svc.log", strdup(""));
+        free(stream);
+}
+END_TEST
+
+START_TEST(test_lines_escapes) {
+        struct logfile *lf = open_log("svc", 0, 0);
+        static const char text[] = "tab\there\n"
+                                   "\x01\x1b[31mred\x1b[0m\n"
+                                   "nul\0byte\n"
+                                   "del\x7f\n"
+                                   "caf\xc3\xa9 \xff\xfe bytes \x80\n"
+                                   "back\\x41slash\n"
+                                   "crlf\r\n"
+                                   "two cr\r\r\n"
+                                   "\rleading\n"
+                                   "mid\rdle\n"
+                                   "\r\n"
+                                   "\x1f\x20\n"
+                                   /* Past the 16- and 8-byte steps: a late escape, a late tab. */
+                                   "0123456789abcdef0123456789ab\x1b\n"
+                                   "0123456789abcdef01234567\tx\n"
+                                   "last, with a trailing cr\r";
+
+        ck_assert_int_eq(logfile_write_lines(lf, T, "stdout", text, sizeof(text) - 1), 0);
+        logfile_close(lf);
+        assert_file("svc.log",
+                    join(rec("tab\there"), rec("\\x01\\x1b[31mred\\x1b[0m"), rec("nul\\x00byte"), rec("del\\x7f"),
+                         rec("caf\xc3\xa9 \xff\xfe bytes \x80"), rec("back\\x41slash"), rec("crlf"), rec("two cr\\x0d"),
+                         rec("\\x0dleading"), rec("mid\\x0ddle"), rec(""), rec("\\x1f "),
+                         rec("0123456789abcdef0123456789ab\\x1b"), rec("0123456789abcdef01234567\tx"),
+                         rec("last, with a trailing cr"), NULL));
+}
+END_TEST
+
+/* The record of n bytes of s, marked as continued. */
+static char *rec_cut(const char *s, size_t n) {
+        char *c = cut(s, n), *r = rec(c);
+
+        free(c);
+        return r;
+}
+
+/* A line that just fits one record takes the fast way; one byte (or one escape) more
+ * takes the general one, split with the continuation mark; the lines around them stay in
+ * order. */
+START_TEST(test_lines_long) {
+        char *a = repeat('a', 3 * ROOM), *text;
+        struct logfile *lf = open_log("svc", 0, 0);
+
+        text = pv_test_fmt("short\n%.*s\nmiddle\n%.*s\n%.*s\x01\n%.*s\nend\n", (int)ROOM, a, (int)(ROOM + 1), a,
+                           (int)(ROOM - 3), a, (int)(2 * ROOM + 7), a);
+        ck_assert_int_eq(put_lines(lf, T, "stdout", text), 0);
+        logfile_close(lf);
+        assert_file("svc.log",
+                    join(rec("short"), rec(a + 2 * ROOM), rec("middle"), rec_cut(a, ROOM - CONT_LEN), rec("aaaaa"),
+                         rec_cut(a, ROOM - CONT_LEN), rec("a\\x01"), rec_cut(a, ROOM - CONT_LEN),
+                         rec_cut(a, ROOM - CONT_LEN), rec(a + 3 * ROOM - (2 * ROOM + 7 - 2 * (ROOM - CONT_LEN))),
+                         rec("end"), NULL));
+        free(text);
+        free(a);
+}
+END_TEST
+
+/* A small pseudo-random generator, so that a failure can be replayed. */
+static uint32_t rnd_state;
+static uint32_t rnd(void) {
+        rnd_state ^= rnd_state << 13;
+        rnd_state ^= rnd_state >> 17;
+        rnd_state ^= rnd_state << 5;
+        return rnd_state;
+}
+
+/* Lines that take every path of the record builder: plain runs of every length around its
+ * 8- and 16-byte steps, each byte that needs a look at every offset, CRLF endings, lines
+ * around the record limit and far over it, UTF-8 at the cuts.  Returns the length. */
+static size_t make_text(char *buf, size_t cap, uint32_t seed) {
+        static const char special[] = "\t\r\x00\x01\x1b\x1f\x7f"; /* no newline */
+        static const unsigned char lead[] = { 0xc3, 0xe2, 0xf0 };
+        size_t len = 0;
+
+        rnd_state = seed;
+        while (len + 3 * LOGFILE_LINE_MAX < cap) {
+                uint32_t kind = rnd() % 100;
+                size_t n = kind < 90 ? rnd() % 90 : kind < 95 ? ROOM - 40 + rnd() % 80 : rnd() % (3 * ROOM);
+
+                for (size_t i = 0; i < n; i++) {
+                        uint32_t x = rnd() % 64;
+                        char c = x < 2    ? special[rnd() % (sizeof(special) - 1)]
+                                 : x < 3  ? (char)lead[rnd() % sizeof(lead)] /* starts a UTF-8 sequence */
+                                 : x < 5  ? (char)(0x80 + rnd() % 64)
+                                          : (char)(0x20 + rnd() % 0x5f);
+                        buf[len++] = c;
+                }
+                if (kind % 7 == 0)
+                        buf[len++] = '\r';
+                buf[len++] = '\n';
+        }
+        if (rnd() % 2) /* a last line without its newline */
+                for (int i = 0; i < 20; i++)
+                        buf[len++] = (char)('a' + i);
+        return len;
+}
+
+/* The lines of text[0..len), each written with logfile_write(): what logfile_write_lines()
+ * must give. */
+static void write_each(struct logfile *lf, uint64_t t, const char *text, size_t len) {
+        const char *p = text, *end = text + len;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t n = (size_t)((nl ? nl : end) - p);
+
+                ck_assert_int_eq(logfile_write(lf, t, "stdout", p, n), 0);
+                p += n + 1;
+        }
+}
+
+/* Where text[0..len) may be cut into reads for logfile_write_lines(): after a newline. */
+static size_t next_cut(const char *text, size_t len, size_t from, size_t step) {
+        const char *nl;
+
+        if (from + step >= len)
+                return len;
+        nl = memchr(text + from + step, '\n', len - from - step);
+        return nl ? (size_t)(nl - text) + 1 : len;
+}
+
+static void check_same_files(const char *a, const char *b, unsigned keep) {
+        for (unsigned i = 0; i <= keep + 1; i++) {
+                char *pa = i ? pv_test_fmt("%s/%s.%u", dir, a, i) : pv_test_fmt("%s/%s", dir, a);
+                char *pb = i ? pv_test_fmt("%s/%s.%u", dir, b, i) : pv_test_fmt("%s/%s", dir, b);
+                char *ga = slurp(pa, NULL), *gb = slurp(pb, NULL);
+
+                ck_assert_msg(!ga == !gb, "%s %s, %s %s", pa, ga ? "exists" : "does not exist", pb,
+                              gb ? "exists" : "does not exist");
+                if (ga) {
+                        size_t at = 0;
+                        while (ga[at] && ga[at] == gb[at])
+                                at++;
+                        ck_assert_msg(strcmp(ga, gb) == 0, "%s and %s differ at byte %zu of %zu/%zu: \"%.80s\" / \"%.80s\"",
+                                      pa, pb, at, strlen(ga), strlen(gb), ga + at, gb + at);
+                }
+                free(ga);
+                free(gb);
+                free(pa);
+                free(pb);
+        }
+}
+
+/* The same text as one record per logfile_write() and as whole reads through
+ * logfile_write_lines(), batched or not, cut into reads of several sizes: the files are
+ * the same, byte for byte. */
+START_TEST(test_lines_same_as_one_by_one) {
+        size_t cap = 600 * 1024, len;
+        char *text = malloc(cap);
+
+        ck_assert_ptr_nonnull(text);
+        for (uint32_t seed = 1; seed <= 4; seed++) {
+                struct logfile *ref = open_log("ref", 0, 0), *lf = open_log("lines", 0, 0);
+                size_t step = seed == 1 ? cap : seed == 2 ? 1 : seed == 3 ? 4000 : 70000;
+
+                len = make_text(text, cap, seed);
+                write_each(ref, T, text, len);
+                for (size_t at = 0, to; at < len; at = to) {
+                        to = next_cut(text, len, at, step);
+                        if (seed % 2)
+                                logfile_begin(lf);
+                        ck_assert_int_eq(logfile_write_lines(lf, T, "stdout", text + at, to - at), 0);
+                        if (seed % 2)
+                                ck_assert_int_eq(logfile_end(lf), 0);
+                }
+                logfile_close(ref);
+                logfile_close(lf);
+                check_same_files("ref.log", "lines.log", 0);
+                teardown();
+                setup();
+        }
+        free(text);
+}
+END_TEST
+
+/* Rotation with the records of whole reads gathered in a batch: the boundaries are where
+ * single writes put them (a record is never split between files, an empty file is never
+ * rotated, a record larger than max_bytes goes alone into a new file). */
+START_TEST(test_lines_rotation_boundary) {
+        struct logfile *lf = open_log("svc", 2 * R, 3);
+        char *text = NULL;
+
+        for (int i = 1; i <= 11; i++) {
+                char *t = pv_test_fmt("%s%s\n", text ? text : "", nth(i));
+                free(text);
+                text = t;
+        }
+        logfile_begin(lf);
+        ck_assert_int_eq(put_lines(lf, T, "stdout", text), 0);
+        ck_assert_int_eq(logfile_end(lf), 0);
+        assert_file("svc.log", recs(11, 11));
+        assert_file("svc.log.1", recs(9, 10));
+        assert_file("svc.log.2", recs(7, 8));
+        assert_file("svc.log.3", recs(5, 6));
+        assert_file("svc.log.4", NULL);
+        logfile_close(lf);
+        free(text);
+
+        /* Exactly max_bytes: no rotation; one byte over: rotated before the record. */
+        teardown();
+        setup();
+        lf = open_log("svc", 3 * R, 2);
+        logfile_begin(lf);
+        ck_assert_int_eq(put_lines(lf, T, "stdout", "record-001\nrecord-002\nrecord-003\n"), 0);
+        ck_assert_int_eq(put_lines(lf, T, "stdout", "record-0004\nrecord-005\n"), 0);
+        ck_assert_int_eq(logfile_end(lf), 0);
+        assert_file("svc.log", join(rec("record-0004"), rec("record-005"), NULL));
+        assert_file("svc.log.1", recs(1, 3));
+        logfile_close(lf);
+
+        /* Records larger than max_bytes, each alone in its file. */
+        teardown();
+        setup();
+        lf = open_log("svc", 10, 5);
+        logfile_begin(lf);
+        ck_assert_int_eq(put_lines(lf, T, "stdout", "record-001\nrecord-002\nrecord-003"), 0);
+        ck_assert_int_eq(logfile_end(lf), 0);
+        assert_file("svc.log", recs(3, 3));
+        assert_file("svc.log.1", recs(2, 2));
+        assert_file("svc.log.2", recs(1, 1));
+        logfile_close(lf);
+}
+END_TEST
+
+/* Many reads of lines of every length, long ones included, with rotation, in batches of
+ * several reads: the files are the same as with one write per record. */
+START_TEST(test_lines_rotation_same_as_one_by_one) {
+        size_t cap = 400 * 1024, len;
+        char *text = malloc(cap);
+        struct logfile *ref = open_log("ref", 50000, 4), *lf = open_log("lines", 50000, 4);
+
+        ck_assert_ptr_nonnull(text);
+        len = make_text(text, cap, 7);
+        write_each(ref, T, text, len);
+        logfile_begin(lf);
+        for (size_t at = 0, to, n = 0; at < len; at = to, n++) {
+                to = next_cut(text, len, at, 3000);
+                ck_assert_int_eq(logfile_write_lines(lf, T, "stdout", text + at, to - at), 0);
+                if (n % 5 == 4) { /* a wakeup reads several times, then ends its batch */
+                        ck_assert_int_eq(logfile_end(lf), 0);
+                        logfile_begin(lf);
+                }
+        }
+        ck_assert_int_eq(logfile_end(lf), 0);
+        logfile_close(ref);
+        logfile_close(lf);
+        check_same_files("ref.log", "lines.log", 4);
+        free(text);
+}
+END_TEST
+
+/* The batch buffer is one for all files: a second file that begins a batch meanwhile
+ * writes record by record, and gets the buffer once the first has ended its batch. */
+START_TEST(test_lines_shared_batch) {
+        struct logfile *one = open_log("one", 0, 0), *two = open_log("two", 0, 0);
+        char *p1 = pv_test_fmt("%s/one.log", dir), *p2 = pv_test_fmt("%s/two.log", dir);
+        struct stat st;
+
+        logfile_begin(one);
+        logfile_begin(two);
+        ck_assert_int_eq(put_lines(two, T, "stdout", "two-a\n"), 0);
+        ck_assert_int_eq(put_lines(one, T, "stdout", "one-a\n"), 0);
+        ck_assert_int_eq(stat(p2, &st), 0);
+        ck_assert_int_eq(st.st_size, strlen(TS " stdout: two-a\n")); /* written at once */
+        ck_assert_int_eq(stat(p1, &st), 0);
+        ck_assert_int_eq(st.st_size, 0); /* gathered */
+        ck_assert_int_eq(logfile_end(two), 0);
+        ck_assert_int_eq(logfile_end(one), 0);
+        ck_assert_int_eq(stat(p1, &st), 0);
+        ck_assert_int_eq(st.st_size, strlen(TS " stdout: one-a\n"));
+
+        logfile_begin(two);
+        ck_assert_int_eq(put_lines(two, T, "stdout", "two-b\n"), 0);
+        ck_assert_int_eq(stat(p2, &st), 0);
+        ck_assert_int_eq(st.st_size, strlen(TS " stdout: two-a\n")); /* gathered now */
+        logfile_close(two); /* ends the batch, and frees the buffer for others */
+        logfile_begin(one);
+        ck_assert_int_eq(put_lines(one, T, "stdout", "one-b\n"), 0);
+        ck_assert_int_eq(stat(p1, &st), 0);
+        ck_assert_int_eq(st.st_size, strlen(TS " stdout: one-a\n"));
+        logfile_close(one);
+        assert_file("one.log", join(rec("one-a"), rec("one-b"), NULL));
+        assert_file("two.log", join(rec("two-a"), rec("two-b"), NULL));
+        free(p1);
+        free(p2);
+}
+END_TEST
+
+/* A batch that cannot be written: every record that did not reach the file whole goes to
+ * the drop hook (the one cut short too), and the count is of the bytes missing. */
+struct hook_log {
+        char text[1024];
+        size_t len;
+        int calls;
+};
+
+static void hook(void *data, const char *record, size_t len) {
+        struct hook_log *h = data;
+
+        if (h->len + len + 1 < sizeof(h->text)) {
+                memcpy(h->text + h->len, record, len);
+                h->len += len;
+                h->text[h->len++] = '|';
+        }
+        h->calls++;
+}
+
+static void drop_hook_child(int out) {
+        struct hook_log h = { .len = 0 };
+        int64_t v[6];
+        struct logfile *lf = NULL;
+        char *text = NULL;
+
+        signal(SIGXFSZ, SIG_IGN);
+        if (logfile_open(dir, "svc", 0, 0, &lf, NULL) < 0)
+                _exit(2);
+        logfile_set_drop_hook(lf, hook, &h);
+        for (int i = 1; i <= 6; i++) {
+                char *t = pv_test_fmt("%s%s\n", text ? text : "", nth(i));
+                free(text);
+                text = t;
+        }
+        fsize_limit(2 * R + 6);
+        logfile_begin(lf);
+        v[0] = put_lines(lf, T, "stdout", text); /* gathered: nothing written yet */
+        v[1] = logfile_end(lf);                  /* 2 records and 6 bytes fit */
+        v[2] = (int64_t)logfile_dropped(lf);
+        v[3] = h.calls;
+        fsize_limit(RLIM_INFINITY);
+        v[4] = put_lines(lf, T, "stdout", "after\n");
+        v[5] = h.calls;
+        logfile_close(lf);
+        free(text);
+        if (write(out, v, sizeof(v)) != sizeof(v) || write(out, &h, sizeof(h)) != sizeof(h))
+                _exit(4);
+        _exit(0);
+}
+
+START_TEST(test_lines_drop_hook) {
+        struct hook_log h;
+        int64_t v[6];
+        int p[2], status;
+        char *r3, *want;
+        pid_t pid;
+
+        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                close(p[0]);
+                drop_hook_child(p[1]);
+        }
+        close(p[1]);
+        ck_assert_int_eq(read(p[0], v, sizeof(v)), sizeof(v));
+        ck_assert_int_eq(read(p[0], &h, sizeof(h)), sizeof(h));
+        close(p[0]);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_int_eq(status, 0);
+
+        ck_assert_int_eq(v[0], 0);
+        ck_assert_int_eq(v[1], -EFBIG);
+        ck_assert_int_eq(v[2], 6 * R - (2 * R + 6));
+        ck_assert_int_eq(v[3], 4); /* records 3 (cut short) to 6 */
+        ck_assert_int_eq(v[4], 0);
+        ck_assert_int_eq(v[5], 4); /* the notice is not a record of the service's */
+        want = join(rec(nth(3)), rec(nth(4)), rec(nth(5)), rec(nth(6)), NULL);
+        for (char *c = want; *c; c++)
+                if (*c == '\n')
+                        *c = '|';
+        ck_assert_uint_eq(h.len, strlen(want));
+        ck_assert(memcmp(h.text, want, h.len) == 0);
+        free(want);
+
+        r3 = rec(nth(3));
+        r3[6] = 0;
+        assert_file("svc.log",
+                    join(recs(1, 2), r3, pv_test_fmt("\n" TS " pidvisor: %d bytes dropped (File too large)\n", 6 * R - (2 * R + 6)),
+                         rec("after"), NULL));
+}
+END_TEST
+
 int main(void) {
         Suite *s = pv_test_suite("logfile");
         TCase *records = pv_test_case("records"), *rotation = pv_test_case("rotation"),
-              *errors = pv_test_case("errors");
+              *errors = pv_test_case("errors"), *lines = pv_test_case("lines");
 
         tcase_add_checked_fixture(records, setup, teardown);
         tcase_add_test(records, test_record_format);
@@ -867,6 +1291,18 @@ int main(void) {
         tcase_add_test(rotation, test_keep_3);
         tcase_add_test(rotation, test_reopen_appends);
         pv_test_add(s, rotation, NULL);
+
+        tcase_add_checked_fixture(lines, setup, teardown);
+        tcase_add_test(lines, test_lines_prefix);
+        tcase_add_test(lines, test_lines_bad_arguments);
+        tcase_add_test(lines, test_lines_escapes);
+        tcase_add_test(lines, test_lines_long);
+        tcase_add_test(lines, test_lines_same_as_one_by_one);
+        tcase_add_test(lines, test_lines_rotation_boundary);
+        tcase_add_test(lines, test_lines_rotation_same_as_one_by_one);
+        tcase_add_test(lines, test_lines_shared_batch);
+        tcase_add_test(lines, test_lines_drop_hook);
+        pv_test_add(s, lines, NULL);
 
         tcase_add_checked_fixture(errors, setup, teardown);
         tcase_add_test(errors, test_open_creates_directory);

@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "lib/util.h"
 
@@ -31,16 +34,23 @@ struct logfile {
         bool mid_line;       /* the file ends in a record cut short by a failed write */
         bool reopen;         /* fd is no longer DIR/NAME.log: a rotation failed half-way */
         bool batching;       /* between logfile_begin() and logfile_end() */
-        char *batch;         /* records not written yet (BATCH_MAX), while batching */
+        char *batch;         /* records not written yet: the shared buffer, while batching */
         size_t batch_len;
+        logfile_drop_hook_t drop_hook; /* gets each record that did not reach the file whole */
+        void *drop_data;
         uint64_t time_sec;   /* the second time_text was formatted for, +1 (0: none) */
         char time_text[32];  /* "2026-11-26T22:10:00" */
         size_t time_len;
 };
 
-/* Records gathered while batching are written together: one write() per read of a pipe
- * instead of one per line. */
-#define BATCH_MAX (64 * 1024)
+/* Records gathered while batching are written together: one write() per BATCH_MAX of
+ * records instead of one per line.  The buffer is shared by every log file: the daemon has
+ * one thread and batches one file at a time (logfile_begin .. logfile_end), so it costs
+ * BATCH_MAX once, allocated at the first batch, and nothing per service.  A file that
+ * begins a batch while another holds the buffer writes its records one by one. */
+#define BATCH_MAX (256 * 1024)
+static char *batch_buf;
+static struct logfile *batch_owner;
 
 /* O_NONBLOCK only for the open: a FIFO put where the log should be must not hang the
  * daemon (it fails with ENXIO, or is refused below). */
@@ -276,6 +286,28 @@ static size_t format_time(struct logfile *lf, char *buf, size_t size, uint64_t u
         return n;
 }
 
+/* Bytes of records at rec, len long, that did not all reach the file (written did): the
+ * rest is counted as dropped, and each record that did not reach the file whole goes to
+ * the drop hook. */
+static void drop(struct logfile *lf, const char *rec, size_t len, size_t written, int r) {
+        const char *p = rec + written, *end = rec + len;
+
+        lf->dropped += len - written;
+        lf->unreported += len - written;
+        lf->drop_errno = -r;
+        if (!lf->drop_hook)
+                return;
+        while (p > rec && p[-1] != '\n') /* from the start of the record that was cut */
+                p--;
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t n = (size_t)((nl ? nl : end) - p);
+
+                lf->drop_hook(lf->drop_data, p, n);
+                p += n + 1;
+        }
+}
+
 /* Writes what was gathered; a failure drops it (counted, and noted in the file later). */
 static int flush_batch(struct logfile *lf) {
         size_t written;
@@ -284,25 +316,45 @@ static int flush_batch(struct logfile *lf) {
         if (lf->batch_len == 0)
                 return 0;
         r = write_all(lf, lf->batch, lf->batch_len, &written);
-        if (r < 0) {
-                lf->dropped += lf->batch_len - written;
-                lf->unreported += lf->batch_len - written;
-                lf->drop_errno = -r;
-        }
+        if (r < 0)
+                drop(lf, lf->batch, lf->batch_len, written, r);
         lf->batch_len = 0;
         return r;
 }
 
 void logfile_begin(struct logfile *lf) {
-        if (!lf->batch)
-                lf->batch = malloc(BATCH_MAX);
-        lf->batching = lf->batch != NULL; /* without memory, one write per record */
+        if (lf->batching || batch_owner)
+                return; /* already, or another file holds the buffer: one write per record */
+        if (!batch_buf && !(batch_buf = malloc(BATCH_MAX)))
+                return; /* without memory, one write per record */
+        batch_owner = lf;
+        lf->batch = batch_buf;
+        lf->batching = true;
 }
 
 int logfile_end(struct logfile *lf) {
-        int r = flush_batch(lf);
+        int r;
+
+        if (!lf->batching)
+                return 0;
+        r = flush_batch(lf);
         lf->batching = false;
+        lf->batch = NULL;
+        batch_owner = NULL;
         return r;
+}
+
+void logfile_set_drop_hook(struct logfile *lf, logfile_drop_hook_t hook, void *data) {
+        lf->drop_hook = hook;
+        lf->drop_data = data;
+}
+
+/* A record of len bytes would have to go into a new file: the file (with what is gathered)
+ * is not empty, and the record would take it past rotate_at. */
+static bool rotation_due(const struct logfile *lf, size_t len) {
+        uint64_t size = lf->size + lf->batch_len;
+
+        return lf->max_bytes && size > 0 && size + len + lf->mid_line > lf->rotate_at;
 }
 
 /* Writes one complete record, "the gap" notice first if bytes were dropped before. */
@@ -314,18 +366,17 @@ static int emit(struct logfile *lf, uint64_t usec, const char *rec, size_t len) 
         if (lf->batching) {
                 /* Gathered unless something must happen first: a full batch, a rotation
                  * due, a reopen, or a gap to note before this record. */
-                bool due = lf->max_bytes && lf->size + lf->batch_len > 0 &&
-                           lf->size + lf->batch_len + len + lf->mid_line > lf->rotate_at;
+                bool due = rotation_due(lf, len);
                 if (lf->batch_len + len > BATCH_MAX || due || lf->reopen || lf->unreported) {
                         r = flush_batch(lf);
                         if (r < 0) {
-                                lf->dropped += len;
-                                lf->unreported += len;
+                                drop(lf, rec, len, 0, r);
                                 return r;
                         }
                 }
                 if (!due && !lf->reopen && !lf->unreported && len <= BATCH_MAX) {
-                        memcpy(lf->batch + lf->batch_len, rec, len);
+                        /* memmove: rec may be in the batch buffer already (add_built). */
+                        memmove(lf->batch + lf->batch_len, rec, len);
                         lf->batch_len += len;
                         return 0;
                 }
@@ -348,27 +399,163 @@ static int emit(struct logfile *lf, uint64_t usec, const char *rec, size_t len) 
                 r = write_all(lf, notice, n, &written);
                 if (r < 0) {
                         /* The record must not come before the notice: it is dropped too. */
-                        lf->dropped += len;
-                        lf->unreported += len;
-                        lf->drop_errno = -r;
+                        drop(lf, rec, len, 0, r);
                         return r;
                 }
                 lf->unreported = 0;
         }
         r = write_all(lf, rec, len, &written);
         if (r < 0) {
-                lf->dropped += len - written;
-                lf->unreported += len - written;
-                lf->drop_errno = -r;
+                drop(lf, rec, len, written, r);
                 return r;
         }
         return rotated;
 }
 
+/* A record of len bytes, just built at the end of the batch: it stays there, unless
+ * something must happen before it (a rotation, a reopen, a gap to note): then what was
+ * gathered before it is written, and it goes the way of any record. */
+static int add_built(struct logfile *lf, uint64_t usec, size_t len) {
+        char *rec = lf->batch + lf->batch_len;
+        int r;
+
+        if (!lf->reopen && !lf->unreported && !rotation_due(lf, len)) {
+                lf->batch_len += len;
+                return 0;
+        }
+        r = flush_batch(lf);
+        if (r < 0) {
+                drop(lf, rec, len, 0, r);
+                return r;
+        }
+        return emit(lf, usec, rec, len);
+}
+
 /* --- records ------------------------------------------------------------------------------ */
+
+/* "TIME STREAM: ", at most PREFIX_MAX bytes. */
+#define PREFIX_MAX (32 + STREAM_MAX + 3)
+
+static size_t format_prefix(struct logfile *lf, char *buf, uint64_t usec, const char *stream, size_t stream_len) {
+        size_t n = format_time(lf, buf, 32, usec);
+
+        buf[n++] = ' ';
+        memcpy(buf + n, stream, stream_len);
+        n += stream_len;
+        buf[n++] = ':';
+        buf[n++] = ' ';
+        return n;
+}
 
 static bool must_escape(unsigned char c) {
         return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/* The bytes of w (8 bytes of text, in memory order) that must be looked at one by one: a
+ * control character (tab, newline and \r included) or DEL.  Each such byte has its high bit
+ * set in the answer; the lowest one flagged is exact (borrows can only flag bytes above a
+ * true one), so on a little-endian machine it is the first such byte of the text. */
+static inline uint64_t special_bytes(uint64_t w) {
+        const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        uint64_t del = w ^ (0x7f * ones);
+
+        return (((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & highs;
+}
+
+#ifdef __SSE2__
+/* The same for 16 bytes, one bit per byte, bit i for byte i: exact. */
+static inline unsigned special_bytes16(__m128i v) {
+        __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v); /* v <= 0x1f */
+        __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
+
+        return (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, del));
+}
+#endif
+
+/* Builds the record of the line at s (it ends at the first '\n', or at end) at dst: the
+ * prefix, the text escaped, the newline; one trailing \r is dropped.  Text is copied 8
+ * bytes at a time while none needs a look.  dst must have room for LOGFILE_LINE_MAX + 8
+ * bytes.  Returns the record's length and sets *next past the line's newline; returns 0
+ * (nothing consumed) if the text does not fit in one record. */
+static size_t build_line(char *dst, const char *prefix, size_t prefix_len, const char *s, const char *end,
+                         const char **next) {
+        static const char hex[] = "0123456789abcdef";
+        char *t = dst + prefix_len, *tmax = dst + LOGFILE_LINE_MAX - 1;
+
+        if (prefix_len <= 64)
+                memcpy(dst, prefix, 64); /* a fixed size: a few moves, not a call */
+        else
+                memcpy(dst, prefix, prefix_len);
+        for (;;) {
+                unsigned char c;
+
+#ifdef __SSE2__
+                /* 16 bytes at a time where the machine has it (every x86-64 does). */
+                while (end - s >= 16 && tmax - t >= 16) {
+                        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+                        unsigned m = special_bytes16(v);
+
+                        _mm_storeu_si128((__m128i *)(void *)t, v);
+                        if (m) {
+                                size_t k = (size_t)__builtin_ctz(m);
+                                s += k;
+                                t += k;
+                                goto look;
+                        }
+                        s += 16;
+                        t += 16;
+                }
+#endif
+                while (end - s >= 8 && tmax - t >= 8) {
+                        uint64_t w, m;
+
+                        memcpy(&w, s, 8);
+                        memcpy(t, &w, 8);
+                        m = special_bytes(w);
+                        if (m) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                                size_t k = (size_t)__builtin_ctzll(m) / 8;
+                                s += k;
+                                t += k;
+#endif
+                                break;
+                        }
+                        s += 8;
+                        t += 8;
+                }
+#ifdef __SSE2__
+        look:
+#endif
+                if (s == end)
+                        break;
+                c = (unsigned char)*s;
+                if (!must_escape(c)) {
+                        if (t == tmax)
+                                return 0;
+                        *t++ = (char)c;
+                        s++;
+                        continue;
+                }
+                if (c == '\n') {
+                        s++;
+                        break;
+                }
+                if (c == '\r' && (s + 1 == end || s[1] == '\n')) {
+                        s += s + 1 == end ? 1 : 2;
+                        break;
+                }
+                if (tmax - t < 4)
+                        return 0;
+                t[0] = '\\';
+                t[1] = 'x';
+                t[2] = hex[c >> 4];
+                t[3] = hex[c & 15];
+                t += 4;
+                s++;
+        }
+        *t++ = '\n';
+        *next = s;
+        return (size_t)(t - dst);
 }
 
 /* How many bytes of s[0..n) fit in cap bytes once escaped. */
@@ -422,42 +609,31 @@ static size_t escape(char *out, const char *s, size_t n) {
         return w;
 }
 
-static int write_line(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *line, size_t len,
-                      bool partial) {
+/* r so far and q, the answer for one more record: a drop matters more than a rotation that
+ * failed (see logfile_write()). */
+static int merge(const struct logfile *lf, uint64_t dropped_before, int r, int q) {
+        if (lf->dropped > dropped_before)
+                return q;
+        return q < 0 && r == 0 ? q : r;
+}
+
+/* One line (any bytes but a newline), as one record or several, each starting with the
+ * prefix: the general way, for lines too long for one record and pieces of lines. */
+static int write_text(struct logfile *lf, uint64_t realtime_usec, const char *prefix_text, size_t prefix,
+                      const char *line, size_t len, bool partial) {
         char rec[LOGFILE_LINE_MAX];
-        size_t prefix, room, stream_len = strlen(stream);
+        size_t room = sizeof(rec) - prefix - 1; /* the newline */
         int r = 0;
 
-        if (stream_len > STREAM_MAX || (len > 0 && !line))
-                return -EINVAL;
         if (partial && len == 0)
                 return 0;
-        prefix = format_time(lf, rec, 64, realtime_usec);
-        rec[prefix++] = ' ';
-        memcpy(rec + prefix, stream, stream_len);
-        prefix += stream_len;
-        rec[prefix++] = ':';
-        rec[prefix++] = ' ';
-        room = sizeof(rec) - prefix - 1; /* the newline */
-
+        memcpy(rec, prefix_text, prefix);
         if (!partial && len > 0 && line[len - 1] == '\r')
                 len--;
-        if (!partial && len <= room) {
-                /* The common line: short and plain, one scan and one copy. */
-                size_t i = 0;
-                while (i < len && !must_escape((unsigned char)line[i]))
-                        i++;
-                if (i == len) {
-                        memcpy(rec + prefix, line, len);
-                        rec[prefix + len] = '\n';
-                        return emit(lf, realtime_usec, rec, prefix + len + 1);
-                }
-        }
         do {
                 size_t k = fit(line, len, room), n;
                 bool more = k < len;
-                uint64_t before;
-                int q;
+                uint64_t before = lf->dropped;
 
                 if (more)
                         k = utf8_cut(line, fit(line, len, room - CONTINUED_LEN));
@@ -467,17 +643,22 @@ static int write_line(struct logfile *lf, uint64_t realtime_usec, const char *st
                         n += CONTINUED_LEN;
                 }
                 rec[n++] = '\n';
-                before = lf->dropped;
-                q = emit(lf, realtime_usec, rec, n);
-                /* A drop matters more than a rotation that failed. */
-                if (lf->dropped > before)
-                        r = q;
-                else if (q < 0 && r == 0)
-                        r = q;
+                r = merge(lf, before, r, emit(lf, realtime_usec, rec, n));
                 line += k;
                 len -= k;
         } while (len > 0);
         return r;
+}
+
+static int write_line(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *line, size_t len,
+                      bool partial) {
+        char prefix[PREFIX_MAX];
+        size_t stream_len = strlen(stream), n;
+
+        if (stream_len > STREAM_MAX || (len > 0 && !line))
+                return -EINVAL;
+        n = format_prefix(lf, prefix, realtime_usec, stream, stream_len);
+        return write_text(lf, realtime_usec, prefix, n, line, len, partial);
 }
 
 int logfile_write(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *line, size_t len) {
@@ -487,4 +668,86 @@ int logfile_write(struct logfile *lf, uint64_t realtime_usec, const char *stream
 int logfile_write_partial(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *line,
                           size_t len) {
         return write_line(lf, realtime_usec, stream, line, len, true);
+}
+
+/* The records of the lines from *text on, built straight into the batch for as long as
+ * nothing has to happen between two of them: the batch has room for one more record, no
+ * rotation is due, there is no gap to note and no file to reopen.  Stops at a line that
+ * does not fit one record, and moves *text past the lines it took. */
+static void build_lines(struct logfile *lf, const char *prefix, size_t prefix_len, const char **text,
+                        const char *end) {
+        /* Copies: the compiler cannot keep lf's fields in registers across writes through
+         * char pointers. */
+        const uint64_t size = lf->size, rotate_at = lf->max_bytes ? lf->rotate_at : UINT64_MAX,
+                       mid_line = lf->mid_line;
+        char *batch = lf->batch;
+        size_t len = lf->batch_len;
+        const char *p = *text;
+
+        if (lf->reopen || lf->unreported)
+                return;
+        while (p < end && len <= BATCH_MAX - LOGFILE_LINE_MAX - 8) {
+                const char *next;
+                size_t k = build_line(batch + len, prefix, prefix_len, p, end, &next);
+
+                if (k == 0 || (size + len > 0 && size + len + k + mid_line > rotate_at))
+                        break; /* too long, or a rotation first: the caller's way */
+                len += k;
+                p = next;
+        }
+        lf->batch_len = len;
+        *text = p;
+}
+
+int logfile_write_lines(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *text,
+                        size_t len) {
+        char prefix[PREFIX_MAX];
+        const char *p, *end;
+        size_t stream_len = strlen(stream), n;
+        bool own = !lf->batching;
+        int r = 0;
+
+        if (stream_len > STREAM_MAX || (len > 0 && !text))
+                return -EINVAL;
+        if (len == 0)
+                return 0;
+        p = text;
+        end = text + len;
+        /* Every line of the call has the same time: the prefix is formatted once. */
+        n = format_prefix(lf, prefix, realtime_usec, stream, stream_len);
+        if (own)
+                logfile_begin(lf);
+        while (p < end) {
+                uint64_t before = lf->dropped;
+                const char *nl, *next;
+                size_t k;
+
+                if (lf->batching) {
+                        if (BATCH_MAX - lf->batch_len < LOGFILE_LINE_MAX + 8)
+                                r = merge(lf, before, r, flush_batch(lf));
+                        build_lines(lf, prefix, n, &p, end);
+                        if (p == end)
+                                break;
+                        if (BATCH_MAX - lf->batch_len < LOGFILE_LINE_MAX + 8)
+                                continue; /* full: written first */
+                        /* A rotation, a gap to note or a reopen comes first: the record
+                         * goes the way of any record. */
+                        k = build_line(lf->batch + lf->batch_len, prefix, n, p, end, &next);
+                        if (k > 0) {
+                                r = merge(lf, before, r, add_built(lf, realtime_usec, k));
+                                p = next;
+                                continue;
+                        }
+                }
+                /* Longer than one record (or no batch): the general way. */
+                nl = memchr(p, '\n', (size_t)(end - p));
+                k = (size_t)((nl ? nl : end) - p);
+                r = merge(lf, before, r, write_text(lf, realtime_usec, prefix, n, p, k, false));
+                p += k + (nl != NULL);
+        }
+        if (own) {
+                uint64_t before = lf->dropped;
+                r = merge(lf, before, r, logfile_end(lf));
+        }
+        return r;
 }

@@ -13,8 +13,8 @@
  * most LOGFILE_LINE_MAX bytes including its time, stream and newline: a longer line is
  * split into several records, each but the last ending in LOGFILE_CONTINUED.
  *
- * Writing is a plain write() on an O_APPEND descriptor, from the daemon's one thread: the
- * page cache makes it cheap, and a service that writes faster than the disk takes blocks
+ * Writing is a plain write() on an O_APPEND descriptor, from the daemon's one thread, of
+ * many records at once where the caller batches them: the page cache makes it cheap, and a service that writes faster than the disk takes blocks
  * on its own full pipe (backpressure) while the daemon's memory stays bounded.
  *
  * Rotation: when a record would take the file past max_bytes, NAME.log.(keep-1) becomes
@@ -64,12 +64,32 @@ int logfile_write(struct logfile *lf, uint64_t realtime_usec, const char *stream
 int logfile_write_partial(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *line,
                           size_t len);
 
+/* As logfile_write(), for every line of text[0..len): each ends at a '\n' or at the end
+ * of text (a last line without one is complete too; text ending in '\n' has no empty line
+ * after it).  All records get the same time, which is the point: the lines of one read()
+ * of a pipe arrived at one instant, so the "TIME STREAM: " prefix is formatted once, and
+ * the records are built straight into the batch (below; outside a batch, the call makes
+ * one of its own).  Returns as logfile_write() does, for all the lines together: a drop
+ * wins over a failed rotation. */
+int logfile_write_lines(struct logfile *lf, uint64_t realtime_usec, const char *stream, const char *text,
+                        size_t len);
+
 /* Between begin and end, records are gathered and written together (one write() per
- * batch of up to 64 KiB, for a service that writes many short lines); a rotation or a
+ * batch of up to 256 KiB, for a service that writes many short lines); a rotation or a
  * full batch writes what was gathered first, so the order and the rotation boundaries
- * stay exact.  end writes the rest and returns its error, if any. */
+ * stay exact.  end writes the rest and returns its error, if any.  The batch buffer is
+ * one for all log files (the daemon has one thread), allocated at the first batch: while
+ * one file batches, another that begins a batch writes each record with a write() of its
+ * own, which is correct, only slower. */
 void logfile_begin(struct logfile *lf);
 int logfile_end(struct logfile *lf);
+
+/* Each record that does not reach the file whole (dropped: disk full, EFBIG...) is passed
+ * to hook, as it would have been written, without its newline, so that the caller can put
+ * it somewhere else (the daemon copies them to its own log).  The notice of a gap is not a
+ * record of the service's and is never passed.  NULL: none. */
+typedef void (*logfile_drop_hook_t)(void *data, const char *record, size_t len);
+void logfile_set_drop_hook(struct logfile *lf, logfile_drop_hook_t hook, void *data);
 
 /* Bytes of records that could not be written since logfile_open(). */
 uint64_t logfile_dropped(const struct logfile *lf);

@@ -262,49 +262,43 @@ void service_set_state(struct service *s, enum service_state st, const char *fmt
 
 /* A line is buffered up to what fits one log record. */
 #define PIPE_LINE_MAX LOGFILE_LINE_MAX
+/* One read() of an output pipe takes up to this much, into a buffer that is one for all
+ * pipes (the loop has one thread); a wakeup reads at most PIPE_READS times. */
+#define PIPE_READ_MAX (256 * 1024)
+#define PIPE_READS 2
 
-/* --- stderr: copied to the daemon's log, last lines kept for the crash history ------- */
+/* --- output: to the log file, else the daemon's log; stderr's last lines kept -------- */
 
-/* A line (or, with partial, the first piece of a line too long for one record) that a
- * service wrote: to its log file, else to the daemon's log; stderr's lines also to the
- * ring of last lines kept for the crash history. */
-static void emit_line(struct outpipe *o, const char *line, size_t len, bool partial) {
-        struct service *s = o->s;
-        bool is_stderr = o == &s->out[1];
-        const char *stream = is_stderr ? "stderr" : "stdout";
-
-        if (s->log) {
-                uint64_t dropped = logfile_dropped(s->log);
-                usec_t now = now_usec(CLOCK_REALTIME);
-                int r = partial ? logfile_write_partial(s->log, now, stream, line, len)
-                                : logfile_write(s->log, now, stream, line, len);
-                /* A negative answer with nothing dropped is a failed rotation: the record
-                 * was written.  Dropped records go to the daemon's log instead, and the
-                 * file gets a notice of the gap once writing works again. */
-                if (r >= 0 || logfile_dropped(s->log) == dropped) {
-                        if (r >= 0)
-                                s->log_warned = false; /* the next problem is news again */
-                        else if (!s->log_warned) {
-                                log_warning("%s: rotating %s failed: %s; writing on", s->name,
-                                            logfile_path(s->log), strerror(-r));
-                                s->log_warned = true;
-                        }
-                        goto tail;
-                }
-                if (!s->log_warned) {
-                        log_warning("%s: cannot write %s (%s); its output goes to this log until it can",
-                                    s->name, logfile_path(s->log), strerror(-r));
-                        s->log_warned = true;
-                }
-        }
-        {
-                char prefix[300];
-                snprintf(prefix, sizeof(prefix), "%s[%d]: ", s->name, (int)s->proc.pid);
-                log_raw_line(prefix, line, len);
-        }
-tail:
-        if (!is_stderr || partial)
+/* One warning per problem with the log file, not one per line: r is what writing
+ * answered, dropped_before the drop count before it.  A negative answer with nothing
+ * dropped is a failed rotation: the records were written.  Dropped records went to the
+ * daemon's log (copy_dropped), and the file gets a notice of the gap once writing works
+ * again. */
+static void log_result(struct service *s, int r, uint64_t dropped_before) {
+        if (r >= 0) {
+                s->log_warned = false; /* the next problem is news again */
                 return;
+        }
+        if (s->log_warned)
+                return;
+        if (logfile_dropped(s->log) == dropped_before)
+                log_warning("%s: rotating %s failed: %s; writing on", s->name, logfile_path(s->log), strerror(-r));
+        else
+                log_warning("%s: cannot write %s (%s); its output goes to this log until it can", s->name,
+                            logfile_path(s->log), strerror(-r));
+        s->log_warned = true;
+}
+
+/* The log file's drop hook: a record that could not be written goes to the daemon's log. */
+static void copy_dropped(void *data, const char *record, size_t len) {
+        struct service *s = data;
+        char prefix[300];
+
+        snprintf(prefix, sizeof(prefix), "%s[%d]: ", s->name, (int)s->proc.pid);
+        log_raw_line(prefix, record, len);
+}
+
+static void tail_add(struct service *s, const char *line, size_t len) {
         if (len > STDERR_LINE_MAX)
                 len = STDERR_LINE_MAX;
         free(s->tail[s->tail_next]);
@@ -314,62 +308,136 @@ tail:
                 s->tail_n++;
 }
 
+/* A line (or, with partial, the first piece of a line too long for one record) that a
+ * service wrote, read at `now`: to its log file, else to the daemon's log; stderr's lines
+ * also to the ring of last lines kept for the crash history. */
+static void emit_line(struct outpipe *o, const char *line, size_t len, bool partial, usec_t now) {
+        struct service *s = o->s;
+        bool is_stderr = o == &s->out[1];
+
+        if (s->log) {
+                uint64_t dropped = logfile_dropped(s->log);
+                const char *stream = is_stderr ? "stderr" : "stdout";
+                log_result(s, partial ? logfile_write_partial(s->log, now, stream, line, len)
+                                      : logfile_write(s->log, now, stream, line, len),
+                           dropped);
+        } else {
+                char prefix[300];
+                snprintf(prefix, sizeof(prefix), "%s[%d]: ", s->name, (int)s->proc.pid);
+                log_raw_line(prefix, line, len);
+        }
+        if (is_stderr && !partial)
+                tail_add(s, line, len);
+}
+
+/* Where the last n lines of text (len > 0, ending in a newline) start. */
+static const char *last_lines(const char *text, size_t len, int n) {
+        const char *end = text + len - 1; /* the last line's newline */
+
+        while (n-- > 0) {
+                const char *nl = memrchr(text, '\n', (size_t)(end - text));
+                if (!nl)
+                        return text;
+                end = nl;
+        }
+        return end + 1;
+}
+
+/* The complete lines of one read (text ends in a newline), read at `now`: into the log
+ * file all at once (one prefix for all, records built straight into the batch). */
+static void emit_lines(struct outpipe *o, const char *text, size_t len, usec_t now) {
+        struct service *s = o->s;
+        bool is_stderr = o == &s->out[1];
+        const char *p = text, *end = text + len;
+
+        if (s->log) {
+                uint64_t dropped = logfile_dropped(s->log);
+                log_result(s, logfile_write_lines(s->log, now, is_stderr ? "stderr" : "stdout", text, len),
+                           dropped);
+                if (!is_stderr)
+                        return;
+                /* Only the last lines can stay in the ring. */
+                for (p = last_lines(text, len, STDERR_TAIL_MAX); p < end;) {
+                        const char *nl = memchr(p, '\n', (size_t)(end - p));
+                        tail_add(s, p, (size_t)(nl - p));
+                        p = nl + 1;
+                }
+                return;
+        }
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                emit_line(o, p, (size_t)(nl - p), false, now);
+                p = nl + 1;
+        }
+}
+
+/* Adds p[0..end) to the line that goes on in the next read; a line that outgrows a record
+ * is written in pieces that say they continue. */
+static void partial_add(struct outpipe *o, const char *p, const char *end, usec_t now) {
+        size_t len = (size_t)(end - p);
+
+        while (len > 0) {
+                size_t take = PIPE_LINE_MAX - o->partial_len;
+                if (!o->partial && !(o->partial = malloc(PIPE_LINE_MAX)))
+                        return; /* the bytes are lost, the daemon lives on */
+                if (take > len)
+                        take = len;
+                memcpy(o->partial + o->partial_len, p, take);
+                o->partial_len += take;
+                p += take;
+                len -= take;
+                if (o->partial_len == PIPE_LINE_MAX) {
+                        emit_line(o, o->partial, o->partial_len, true, now);
+                        o->partial_len = 0;
+                }
+        }
+}
+
 /* Reads what is there now (a bounded amount, so one chatty service cannot starve the
  * others: what it leaves waits in its pipe, and when the pipe is full the service blocks
  * on its write: backpressure, nothing lost).  Returns false at EOF or on error. */
 static bool pipe_drain(struct outpipe *o) {
+        static char buf[PIPE_READ_MAX]; /* one for all pipes; untouched until output comes */
         struct logfile *log = o->s->log;
-        char buf[16384];
         bool alive = true;
 
         if (log)
-                logfile_begin(log); /* one write() per read, not per line */
-        for (int round = 0; round < 4; round++) {
+                logfile_begin(log); /* one write() per batch of records, not per line */
+        for (int round = 0; round < PIPE_READS; round++) {
                 ssize_t n = read(o->fd, buf, sizeof(buf));
-                const char *p = buf, *end;
+                const char *p = buf, *end, *last;
+                usec_t now;
 
                 if (n <= 0) {
                         alive = n < 0 && (errno == EAGAIN || errno == EINTR);
                         break;
                 }
+                /* The lines of one read arrived at one instant: they share its time. */
+                now = now_usec(CLOCK_REALTIME);
                 end = buf + n;
-                while (p < end) {
+                if (o->partial_len > 0) {
+                        /* The rest of the line that the last read ended in. */
                         const char *nl = memchr(p, '\n', (size_t)(end - p));
-                        size_t len = (size_t)((nl ? nl : end) - p);
-
-                        if (nl && o->partial_len == 0) {
-                                emit_line(o, p, len, false); /* a whole line: no copy */
-                                p = nl + 1;
-                                continue;
-                        }
-                        /* The start or the rest of a line that goes on in the next read. */
-                        while (len > 0) {
-                                size_t take = PIPE_LINE_MAX - o->partial_len;
-                                if (!o->partial && !(o->partial = malloc(PIPE_LINE_MAX))) {
-                                        len = 0; /* the bytes are lost, the daemon lives on */
-                                        break;
-                                }
-                                if (take > len)
-                                        take = len;
-                                memcpy(o->partial + o->partial_len, p, take);
-                                o->partial_len += take;
-                                p += take;
-                                len -= take;
-                                if (o->partial_len == PIPE_LINE_MAX) {
-                                        /* Longer than a record: a piece the next one continues. */
-                                        emit_line(o, o->partial, o->partial_len, true);
-                                        o->partial_len = 0;
-                                }
-                        }
+                        partial_add(o, p, nl ? nl : end, now);
+                        p = nl ? nl + 1 : end;
                         if (nl) {
-                                emit_line(o, o->partial ? o->partial : "", o->partial_len, false);
+                                emit_line(o, o->partial ? o->partial : "", o->partial_len, false, now);
                                 o->partial_len = 0;
-                                p = nl + 1;
                         }
                 }
+                last = p < end ? memrchr(p, '\n', (size_t)(end - p)) : NULL;
+                if (last) {
+                        emit_lines(o, p, (size_t)(last + 1 - p), now);
+                        p = last + 1;
+                }
+                partial_add(o, p, end, now); /* the start of a line that goes on */
+                if ((size_t)n < sizeof(buf))
+                        break; /* the pipe is empty: no read just to hear EAGAIN */
         }
-        if (log)
-                logfile_end(log);
+        if (log) {
+                uint64_t dropped = logfile_dropped(log);
+                log_result(o->s, logfile_end(log), dropped);
+        }
         return alive;
 }
 
@@ -380,7 +448,7 @@ static bool has_pending_input(int fd) {
 
 static void pipe_flush_partial(struct outpipe *o) {
         if (o->partial_len) {
-                emit_line(o, o->partial, o->partial_len, false);
+                emit_line(o, o->partial, o->partial_len, false, now_usec(CLOCK_REALTIME));
                 o->partial_len = 0;
         }
 }
@@ -575,6 +643,8 @@ static int route_output(struct service *s, struct pv_spawn_attr *a, int fds[2], 
                                  &error_text) < 0)
                         log_error("%s: no log file (%s); its output goes to the daemon's log",
                                   s->name, error_text ? error_text : "error");
+                else
+                        logfile_set_drop_hook(s->log, copy_dropped, s);
         }
         return 0;
 }
