@@ -607,6 +607,16 @@ START_TEST(test_hostname_and_ipc) {
         out = run_capture(&a);
         ck_assert_msg(strncmp(out, "ipc:[", 5) == 0 && strcmp(out, want) != 0, "%s", out);
         free(out);
+
+        /* private_mounts alone: a mount namespace of its own, nothing else changed. */
+        n = readlink("/proc/self/ns/mnt", own, sizeof(own) - 1);
+        ck_assert_int_gt(n, 0);
+        own[n] = 0;
+        attr_for(&a, FIXTURE_ARGV("ns", "mnt"));
+        a.private_mounts = true;
+        out = run_capture(&a);
+        ck_assert_msg(strncmp(out, "mnt:[", 5) == 0 && strncmp(out, own, strlen(own)) != 0, "%s", out);
+        free(out);
 }
 END_TEST
 
@@ -819,19 +829,27 @@ START_TEST(test_fail_mounts) {
 
         pv_test_write_file(file, "x", 0644);
         /* Each failure in a process of its own: a filter cannot be taken off again. */
+        enum { RO_DIR, INACC_FILE, INACC_DIR, PIDS };
         struct {
                 int nr;
                 struct cond c;
+                int setup;
                 const char *msg;
         } cases[] = {
-                { SYS_mount, ARG(3, MS_REC | MS_SLAVE), "mount \"/\" (propagation: slave): Operation not permitted" },
-                { SYS_mount, ARG(3, MS_BIND | MS_REC), "mount \"%s\" (bind onto itself, read-only path): "
-                                                       "Operation not permitted" },
-                { SYS_mount, ARG_MASK(3, MS_REMOUNT, MS_REMOUNT), "mount \"%s\" (remount read-only, "
-                                                                  "read-only path): Operation not permitted" },
-                { SYS_move_mount, NONE, "move_mount \"%s/f\" (inaccessible file): Operation not permitted" },
-                { SYS_fsopen, NONE, "fsopen/fsmount tmpfs (an inaccessible file for \"%s/f\"): "
-                                    "Operation not permitted" },
+                { SYS_mount, ARG(3, MS_REC | MS_SLAVE), RO_DIR,
+                  "mount \"/\" (propagation: slave): Operation not permitted" },
+                { SYS_mount, ARG(3, MS_BIND | MS_REC), RO_DIR,
+                  "mount \"%s\" (bind onto itself, read-only path): Operation not permitted" },
+                { SYS_mount, ARG_MASK(3, MS_REMOUNT, MS_REMOUNT), RO_DIR,
+                  "mount \"%s\" (remount read-only, read-only path): Operation not permitted" },
+                { SYS_move_mount, NONE, INACC_FILE,
+                  "move_mount \"%s/f\" (inaccessible file): Operation not permitted" },
+                { SYS_fsopen, NONE, INACC_FILE,
+                  "fsopen/fsmount tmpfs (an inaccessible file for \"%s/f\"): Operation not permitted" },
+                { SYS_mount, ARG(3, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), INACC_DIR,
+                  "mount \"%s\" (inaccessible tmpfs): Operation not permitted" },
+                { SYS_mount, ARG(3, MS_NOSUID | MS_NODEV | MS_NOEXEC), PIDS,
+                  "mount \"/proc\" (fresh procfs): Operation not permitted" },
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 pid = fork();
@@ -839,12 +857,21 @@ START_TEST(test_fail_mounts) {
                 if (pid == 0) {
                         inject_eperm(cases[i].nr, cases[i].c, NONE);
                         attr_for(&a, FIXTURE_ARGV("exit", "0"));
-                        if (cases[i].nr == SYS_mount) {
+                        switch (cases[i].setup) {
+                        case RO_DIR:
                                 a.read_only_paths = dir_list;
                                 a.n_read_only_paths = 1;
-                        } else {
+                                break;
+                        case INACC_FILE:
                                 a.inaccessible_paths = file_list;
                                 a.n_inaccessible_paths = 1;
+                                break;
+                        case INACC_DIR:
+                                a.inaccessible_paths = dir_list;
+                                a.n_inaccessible_paths = 1;
+                                break;
+                        default:
+                                a.private_pids = true;
                         }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
