@@ -574,6 +574,12 @@ START_TEST(test_private_network) {
         attr_for(&a, FIXTURE_ARGV("net"));
         a.private_network = true;
         assert_output(&a, "lo\nlo up\ntcp ok\n");
+
+        /* With close_other_fds the vfork path also shares our descriptor table
+         * (CLONE_FILES) until the child unshares it: namespaces must not mind. */
+        a.close_other_fds = true;
+        a.private_tmp = true;
+        assert_output(&a, "lo\nlo up\ntcp ok\n");
 }
 END_TEST
 
