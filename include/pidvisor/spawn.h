@@ -217,10 +217,12 @@ struct pv_spawn_attr {
          * when the service does: with its exit status, or 128+N when it was killed by
          * signal N (a pid 1 cannot kill itself with a signal, so the supervisor sees
          * "exited 143" where the service got SIGTERM).  Any process left in the namespace
-         * is killed by the kernel then.  The init keeps the caller's credentials and a
-         * copy-on-write view of its memory, and closes every descriptor.  Implies a new
-         * mount namespace with a fresh /proc mounted.  The pid the caller gets is the
-         * init's; LISTEN_PID is the service's own (2).
+         * is killed by the kernel then.  The init keeps the caller's credentials (in the
+         * user namespace, with private_users) and a copy-on-write view of its memory, is
+         * not under the seccomp filter, and closes every descriptor.  Implies a new mount
+         * namespace with a fresh /proc mounted.  The pid the caller gets is the init's;
+         * with new_session the init leads the session and the service is in it (so a
+         * kill of the process group reaches it); LISTEN_PID is the service's own (2).
          *
          * A new mount namespace (CLONE_NEWNS) is made when private_mounts, private_tmp,
          * private_pids, protect_system or any of the path lists asks for one.  Mount
