@@ -18,7 +18,22 @@
  * malloc'd, touched memory, to show whether a method's cost grows with the size of the
  * parent (fork copies the page tables; a CLONE_VM|CLONE_VFORK spawn does not).
  *
+ * With --sandbox (as root), it measures instead what confining the child costs (issue 5):
+ * a bare pv_spawn against pv_spawn with each part of the sandbox alone and with all of
+ * them at once, interleaved the same way, as ratios to the bare spawn of the same run:
+ *
+ *   bare       pv_spawn() as above
+ *   caps       bounding set emptied, capset to nothing, ambient cleared
+ *   seccomp    no_new_privs and a 6-instruction filter (getppid answers EPERM)
+ *   netns      a new network namespace with lo up
+ *   mountns    a new mount namespace, propagation made slave, nothing else
+ *   tmp        mountns plus a private tmpfs on /tmp
+ *   strict     mountns plus ProtectSystem=strict (every mount read-only but /dev,
+ *              /proc, /sys)
+ *   full       caps + seccomp + netns + tmp + strict
+ *
  * Usage: spawn-bench [--runs N] [--heap-mib M] [--child PATH] [--block N] [--warmup N]
+ *                    [--sandbox]
  */
 
 #include <dirent.h>
@@ -35,6 +50,11 @@
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/syscall.h>
 
 #include <pidvisor/error.h>
 #include <pidvisor/process.h>
@@ -156,20 +176,17 @@ static int run_fork_execve(const char *path)
         return wait_pid("fork+execve", pid);
 }
 
-static int run_pv_spawn(const char *path)
+/* *spawned (when not NULL) gets the time pv_spawn returned, i.e. the child had exec'd. */
+static int spawn_and_wait(const struct pv_spawn_attr *attr, const char *path, uint64_t *spawned)
 {
-        struct pv_spawn_attr attr;
         struct pv_process proc = PV_PROCESS_NULL;
         struct pv_exit ex;
         struct pv_error err = { 0 };
         int r;
 
-        pv_spawn_attr_init(&attr);
-        attr.path = path;
-        attr.argv = child_argv;
-        attr.envp = child_envp;
-
-        r = pv_spawn(&attr, &proc, NULL, &err);
+        r = pv_spawn(attr, &proc, NULL, &err);
+        if (spawned)
+                *spawned = now_ns();
         if (r < 0) {
                 fprintf(stderr, "spawn-bench: pv_spawn \"%s\": %s (%d)\n", path,
                         err.code != 0 ? err.message : strerror(-r), r);
@@ -203,6 +220,17 @@ static int run_pv_spawn(const char *path)
                 return -EPROTO;
         }
         return 0;
+}
+
+static int run_pv_spawn(const char *path)
+{
+        struct pv_spawn_attr attr;
+
+        pv_spawn_attr_init(&attr);
+        attr.path = path;
+        attr.argv = child_argv;
+        attr.envp = child_envp;
+        return spawn_and_wait(&attr, path, NULL);
 }
 
 static int run_once(enum method m, const char *path)
@@ -393,6 +421,163 @@ finish:
         return r;
 }
 
+/* ---- --sandbox: the cost of confinement ---- */
+
+enum sandbox_method {
+        S_BARE, /* the baseline: keep it first */
+        S_CAPS,
+        S_SECCOMP,
+        S_NETNS,
+        S_MOUNTNS,
+        S_TMP,
+        S_STRICT,
+        S_FULL,
+        N_SANDBOX,
+};
+
+static const char *const sandbox_names[N_SANDBOX] = {
+        [S_BARE] = "bare",       [S_CAPS] = "caps",     [S_SECCOMP] = "seccomp",
+        [S_NETNS] = "netns",     [S_MOUNTNS] = "mountns", [S_TMP] = "tmp",
+        [S_STRICT] = "strict",   [S_FULL] = "full",
+};
+
+static struct pv_spawn_attr sandbox_attrs[N_SANDBOX];
+
+/* getppid answers EPERM, everything else is allowed (foreign architectures too: this
+ * only has to cost what a small filter costs). */
+static struct sock_filter small_filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+static const struct sock_fprog small_prog = {
+        .len = sizeof(small_filter) / sizeof(small_filter[0]),
+        .filter = small_filter,
+};
+
+static void sandbox_setup(const char *path)
+{
+        for (int m = 0; m < N_SANDBOX; m++) {
+                struct pv_spawn_attr *a = &sandbox_attrs[m];
+                bool all = m == S_FULL;
+
+                pv_spawn_attr_init(a);
+                a->path = path;
+                a->argv = child_argv;
+                a->envp = child_envp;
+                if (m == S_CAPS || all) {
+                        a->set_cap_bounding = true; /* cap_bounding 0: drop them all */
+                        a->set_caps = true;         /* and every set empty */
+                }
+                if (m == S_SECCOMP || all) {
+                        a->no_new_privs = true;
+                        a->seccomp_filter = &small_prog;
+                }
+                if (m == S_NETNS || all)
+                        a->private_network = true;
+                if (m == S_MOUNTNS)
+                        a->private_mounts = true;
+                if (m == S_TMP || all)
+                        a->private_tmp = true;
+                if (m == S_STRICT || all)
+                        a->protect_system = PV_PROTECT_SYSTEM_STRICT;
+        }
+}
+
+static int run_sandbox_phase(const struct options *opt)
+{
+        uint64_t *samples[N_SANDBOX] = { NULL }, *to_exec[N_SANDBOX] = { NULL };
+        unsigned done[N_SANDBOX] = { 0 };
+        struct stats out[N_SANDBOX], ex[N_SANDBOX];
+        int fds_before, fds_after, r = 0;
+
+        sandbox_setup(opt->child);
+        printf("\n== sandbox: spawn+wait with each part of the confinement ==\n"
+               "%u runs per method in blocks of %u, rotating order; warm-up %u\n",
+               opt->runs, opt->block, opt->warmup);
+        fflush(stdout);
+        fds_before = count_fds();
+        for (int m = 0; m < N_SANDBOX; m++) {
+                samples[m] = calloc(opt->runs, sizeof(uint64_t));
+                to_exec[m] = calloc(opt->runs, sizeof(uint64_t));
+                if (!samples[m] || !to_exec[m]) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+        }
+        for (int m = 0; m < N_SANDBOX; m++)
+                for (unsigned i = 0; i < opt->warmup; i++) {
+                        r = spawn_and_wait(&sandbox_attrs[m], opt->child, NULL);
+                        if (r < 0)
+                                goto finish;
+                }
+        for (unsigned round = 0;; round++) {
+                bool any = false;
+
+                for (int k = 0; k < N_SANDBOX; k++) {
+                        int m = (int)((round + (unsigned)k) % N_SANDBOX);
+                        unsigned end = done[m] + opt->block;
+
+                        if (end > opt->runs)
+                                end = opt->runs;
+                        for (unsigned i = done[m]; i < end; i++) {
+                                uint64_t t0 = now_ns(), t1 = 0;
+                                r = spawn_and_wait(&sandbox_attrs[m], opt->child, &t1);
+                                if (r < 0)
+                                        goto finish;
+                                samples[m][i] = now_ns() - t0;
+                                to_exec[m][i] = t1 - t0;
+                        }
+                        if (end > done[m])
+                                any = true;
+                        done[m] = end;
+                }
+                if (!any)
+                        break;
+        }
+        for (int m = 0; m < N_SANDBOX; m++) {
+                out[m] = compute_stats(samples[m], opt->runs);
+                ex[m] = compute_stats(to_exec[m], opt->runs);
+        }
+        for (int t = 0; t < 2; t++) {
+                const struct stats *st = t == 0 ? out : ex;
+
+                printf("%s\n%-10s %11s %11s %11s %11s %9s %11s\n",
+                       t == 0 ? "spawn+wait (what the bare figure elsewhere in this file means):" :
+                                "spawn until pv_spawn returned (the child has exec'd):",
+                       "method", "median(us)", "p99(us)", "min(us)", "mean(us)", "med/bare",
+                       "+median(us)");
+                for (int m = 0; m < N_SANDBOX; m++)
+                        printf("%-10s %11.1f %11.1f %11.1f %11.1f %8.3fx %11.1f\n", sandbox_names[m],
+                               st[m].median_us, st[m].p99_us, st[m].min_us, st[m].mean_us,
+                               st[m].median_us / st[S_BARE].median_us,
+                               st[m].median_us - st[S_BARE].median_us);
+        }
+        printf("summary [sandbox]: full sandbox spawn+wait median %.3fx of bare (%.1f us / %.1f us, "
+               "+%.1f us), p99 %.3fx; to exec %.3fx (+%.1f us); caps+seccomp alone %+.1f us\n",
+               out[S_FULL].median_us / out[S_BARE].median_us, out[S_FULL].median_us,
+               out[S_BARE].median_us, out[S_FULL].median_us - out[S_BARE].median_us,
+               out[S_FULL].p99_us / out[S_BARE].p99_us, ex[S_FULL].median_us / ex[S_BARE].median_us,
+               ex[S_FULL].median_us - ex[S_BARE].median_us,
+               out[S_CAPS].median_us + out[S_SECCOMP].median_us - 2 * out[S_BARE].median_us);
+finish:
+        for (int m = 0; m < N_SANDBOX; m++) {
+                free(samples[m]);
+                free(to_exec[m]);
+        }
+        fds_after = count_fds();
+        if (fds_before >= 0 && fds_after >= 0 && fds_after != fds_before)
+                printf("WARNING [sandbox]: %d descriptors open before the phase, %d after\n",
+                       fds_before, fds_after);
+        if (have_children())
+                printf("WARNING [sandbox]: a child is left over (unreaped zombie?)\n");
+        fflush(stdout);
+        return r;
+}
+
 static int parse_uint(const char *name, const char *s, unsigned min, unsigned *ret)
 {
         char *end;
@@ -414,12 +599,14 @@ static void usage(FILE *f)
 {
         fprintf(f,
                 "usage: spawn-bench [--runs N] [--heap-mib M] [--child PATH] [--block N] "
-                "[--warmup N]\n"
+                "[--warmup N] [--sandbox]\n"
                 "  --runs N       timed spawn+wait cycles per method and phase (2000)\n"
                 "  --heap-mib M   second phase with M MiB of touched heap; 0: none (1024)\n"
                 "  --child PATH   the program to spawn (a tiny static one%s%s)\n"
                 "  --block N      iterations of one method before rotating to the next (100)\n"
-                "  --warmup N     untimed iterations per method before each phase (50)\n",
+                "  --warmup N     untimed iterations per method before each phase (50)\n"
+                "  --sandbox      instead: the cost of each part of the confinement against a\n"
+                "                 bare pv_spawn (needs root)\n",
 #ifdef TINY_PATH
                 "; default ", TINY_PATH
 #else
@@ -436,6 +623,7 @@ int main(int argc, char **argv)
                 { "child", required_argument, NULL, 'c' },
                 { "block", required_argument, NULL, 'b' },
                 { "warmup", required_argument, NULL, 'w' },
+                { "sandbox", no_argument, NULL, 's' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -450,6 +638,7 @@ int main(int argc, char **argv)
         };
         struct stats base[N_METHODS], heavy[N_METHODS];
         char *heap = NULL;
+        bool sandbox = false;
         int c;
 
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -470,6 +659,9 @@ int main(int argc, char **argv)
                         break;
                 case 'w':
                         r = parse_uint("--warmup", optarg, 0, &opt.warmup);
+                        break;
+                case 's':
+                        sandbox = true;
                         break;
                 case 'h':
                         usage(stdout);
@@ -500,6 +692,9 @@ int main(int argc, char **argv)
 
         printf("spawn-bench: child %s; spawn+wait latency, ratios against posix_spawn of "
                "the same run\n", opt.child);
+
+        if (sandbox)
+                return run_sandbox_phase(&opt) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
         if (run_phase(&opt, "parent heap 0 MiB", base) < 0)
                 return EXIT_FAILURE;
