@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroup-limits.h"
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
@@ -55,6 +56,10 @@ static uint32_t fnv1a(const char *s) {
         for (; *s; s++)
                 h = (h ^ (uint8_t)*s) * 16777619u;
         return h;
+}
+
+void cgroup_instance_name(const struct manager *m, char *buf, size_t size) {
+        snprintf(buf, size, "pidvisor-%08x", fnv1a(m->opt.state_dir));
 }
 
 int cgroup_setup(struct manager *m) {
@@ -168,6 +173,7 @@ int cgroup_kill_service(struct service *s, int sig, pid_t pgid) {
 void cgroup_service_remove(struct manager *m, struct service *s) {
         char dir[512];
 
+        cgroup_limits_service_remove(m, s); /* its cgroup v1 directories, if it had limits */
         if (s->cgroup_fd < 0 || m->cgroup_base_fd < 0)
                 return;
         s->cgroup_fd = safe_close(s->cgroup_fd);
