@@ -192,6 +192,23 @@ static void print_detail(json_t *s) {
                 printf("  error:      %s\n", str_or(s, "load_error", ""));
         printf("  kill scope: %s\n", str_or(s, "kill_scope", "-"));
         {
+                /* MemoryMax= and friends as the last start put them in force. */
+                json_t *l = json_object_get(s, "limits"), *e;
+                const char *key;
+                bool first = true;
+                json_object_foreach(l, key, e) {
+                        const char *how = str_or(e, "enforced", "?"), *lead = first ? "  limits:     " : "              ";
+                        first = false;
+                        if (!strcmp(how, "none"))
+                                printf("%s%s\n", lead, str_or(e, "reason", "not enforced"));
+                        else if (!strcmp(how, "v1") || !strcmp(how, "v2"))
+                                printf("%s%s=%s via cgroup %s: %s\n", lead, key, str_or(e, "value", "?"), how,
+                                       str_or(e, "file", "?"));
+                        else
+                                printf("%s%s=%s (no limit)\n", lead, key, str_or(e, "value", "?"));
+                }
+        }
+        {
                 json_t *l = json_object_get(s, "listen"), *e;
                 size_t k;
                 json_array_foreach(l, k, e)
