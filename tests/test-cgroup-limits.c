@@ -548,11 +548,14 @@ START_TEST(test_v2_unavailable) {
         free(want);
         fake_done(&f);
 
-        /* Hidden for a test: not even looked at. */
+        /* Hidden for a test: said so, and nothing is written. */
         fake_init(&f, "memory pids cpu\n");
         f.t.hidden = 1u << CG_MEMORY;
         ck_assert_int_eq(cg2_enable(&f.t, CG_MEMORY, why, sizeof(why)), -ENOENT);
-        ck_assert_str_eq(why, "hidden by $PIDVISOR_TEST_CGROUP_HIDE");
+        want = pv_test_fmt("%s/cgroup.controllers has it, but it is hidden by $PIDVISOR_TEST_CGROUP_HIDE", f.own);
+        ck_assert_str_eq(why, want);
+        free(want);
+        expect_file(f.own, "cgroup.subtree_control", "");
         ck_assert_int_eq(cg2_enable(&f.t, CG_PIDS, why, sizeof(why)), 0);
         fake_done(&f);
 }

@@ -357,15 +357,6 @@ int cg2_enable(struct cg2_tree *t, enum cg_ctl c, char *why, size_t why_size) {
 
         if (t->enabled & (1u << c))
                 return 0;
-        if (t->hidden & (1u << c)) {
-                snprintf(why, why_size, "hidden by $%s", HIDE_ENV);
-                return -ENOENT;
-        }
-        /* Enabled by an earlier daemon of this state directory, or by hand. */
-        if (read_small(t->base_fd, "cgroup.subtree_control", buf, sizeof(buf)) == 0 && has_word(buf, name)) {
-                t->enabled |= 1u << c;
-                return 0;
-        }
         r = read_small(t->own_fd, "cgroup.controllers", buf, sizeof(buf));
         if (r < 0) {
                 snprintf(why, why_size, "%s/cgroup.controllers: %s", t->own_path, strerror(-r));
@@ -374,6 +365,16 @@ int cg2_enable(struct cg2_tree *t, enum cg_ctl c, char *why, size_t why_size) {
         if (!has_word(buf, name)) {
                 snprintf(why, why_size, "%s/cgroup.controllers: %s", t->own_path, *buf ? buf : "(empty)");
                 return -ENOENT;
+        }
+        if (t->hidden & (1u << c)) {
+                snprintf(why, why_size, "%s/cgroup.controllers has it, but it is hidden by $%s", t->own_path,
+                         HIDE_ENV);
+                return -ENOENT;
+        }
+        /* Enabled by an earlier daemon of this state directory, or by hand. */
+        if (read_small(t->base_fd, "cgroup.subtree_control", buf, sizeof(buf)) == 0 && has_word(buf, name)) {
+                t->enabled |= 1u << c;
+                return 0;
         }
         snprintf(plus, sizeof(plus), "+%s", name);
         if (read_small(t->own_fd, "cgroup.subtree_control", buf, sizeof(buf)) < 0 || !has_word(buf, name)) {
