@@ -472,6 +472,43 @@ START_TEST(test_placement) {
 }
 END_TEST
 
+/* A spawn that fails in the child (chdir) still brings the daemon back and the lifted
+ * limits back in force. */
+START_TEST(test_spawn_failure) {
+        struct dl_daemon d;
+        char *daemon0, *now;
+        json_t *svc, *h;
+        bool v2;
+        const char *mem, *cpu, *pids;
+
+        dl_init(&d);
+        dl_write_unit(&d, "nowhere", "[Service]\nExecStart=/bin/true\nWorkingDirectory=/nonexistent-pvtest\n"
+                                     "MemoryMax=64M\nTasksMax=5\nCPUQuota=50%%\n");
+        dl_start(&d, NULL);
+        daemon0 = proc_cgroup(d.pid);
+        {
+                struct dl_cli r = dl_cli_run(&d, "start", "nowhere", NULL);
+                dl_cli_done(&r);
+        }
+        svc = dl_wait_state(&d, "nowhere", "failed", DL_DEADLINE_MS);
+        h = json_array_get(json_object_get(svc, "history"), 0);
+        dl_assert(&d, strstr(dl_str(h, "cause"), "spawn failed") && strstr(dl_str(h, "cause"), "chdir"),
+                  "cause: %s", dl_str(h, "cause"));
+        now = proc_cgroup(d.pid);
+        dl_assert(&d, !strcmp(now, daemon0), "the daemon's cgroups changed:\n%s\nwas:\n%s", now, daemon0);
+        mem = limit_file(&d, svc, "MemoryMax", &v2);
+        cpu = limit_file(&d, svc, "CPUQuota", NULL);
+        pids = limit_file(&d, svc, "TasksMax", NULL);
+        expect_file(&d, mem, "67108864");
+        expect_file(&d, cpu, v2 ? "50000 100000" : "50000");
+        expect_file(&d, pids, "5");
+        json_decref(svc);
+        free(now);
+        free(daemon0);
+        dl_done(&d);
+}
+END_TEST
+
 /* A daemon whose units ask for no limit makes no cgroup v1 directory at all. */
 START_TEST(test_no_limits_no_v1) {
         struct dl_daemon d;
@@ -609,6 +646,7 @@ int main(void) {
         tc = pv_test_case("placement");
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_placement);
+        tcase_add_test(tc, test_spawn_failure);
         tcase_add_test(tc, test_no_limits_no_v1);
         tcase_add_test(tc, test_cleanup);
         pv_test_add(s, tc, need_limits());
