@@ -236,7 +236,11 @@ END_TEST
 
 /* ---- TasksMax= ---- */
 
+/* It waits a little first: while the daemon is still inside the service's pids cgroup
+ * right after the spawn (microseconds, unless the machine is busy) it counts against
+ * TasksMax=, on purpose (never looser than asked), and this test counts exactly. */
 static const char forker_py[] = "import os, sys, time\n"
+                                "time.sleep(0.3)\n"
                                 "n, err = 0, 0\n"
                                 "while n < 50:\n"
                                 "    try:\n"

@@ -489,7 +489,7 @@ struct cg_v1 {
         bool probed;
         char *base_dir;   /* OWN/pidvisor-HASH, created at the first use */
         int base_fd;
-        int own_procs_fd; /* OWN/cgroup.procs: the way back after a spawn */
+        int own_tasks_fd; /* OWN/tasks: the way back after a spawn */
         char why[320];    /* why it cannot be used (when base_fd < 0) */
 };
 
@@ -499,7 +499,6 @@ struct cg_limits_manager {
         struct cg2_tree v2;
         char *v2_own_path;
         struct cg_v1 v1[_CG_CTL_MAX];
-        int self_stat_fd;  /* /proc/self/stat, for our thread count */
 };
 
 struct cg_limits_service {
@@ -510,7 +509,7 @@ struct cg_limits_service {
         unsigned v2_written;           /* controllers whose v2 files we set (reset later) */
         unsigned v1_active;            /* controllers enforced through v1 at this start */
         unsigned v1_entered;           /* during a spawn: the hierarchies the daemon is in */
-        int v1_procs[_CG_CTL_MAX];     /* NAME.service/cgroup.procs */
+        int v1_tasks[_CG_CTL_MAX];     /* NAME.service/tasks */
         int v1_limit[_CG_CTL_MAX];     /* memory.limit_in_bytes, pids.max, cpu.cfs_quota_us */
         bool v1_made[_CG_CTL_MAX];     /* NAME.service exists in that hierarchy */
 };
@@ -537,10 +536,9 @@ static struct cg_limits_manager *manager_state(struct manager *m) {
         if (!ms)
                 return NULL;
         ms->hidden = parse_hidden();
-        ms->self_stat_fd = -EBADF;
         ms->v2.own_fd = ms->v2.base_fd = -EBADF;
         for (int c = 0; c < _CG_CTL_MAX; c++)
-                ms->v1[c] = (struct cg_v1){ .base_fd = -EBADF, .own_procs_fd = -EBADF };
+                ms->v1[c] = (struct cg_v1){ .base_fd = -EBADF, .own_tasks_fd = -EBADF };
         if (m->cgroup_base && m->cgroup_base_fd >= 0) {
                 char *slash;
 
@@ -596,7 +594,7 @@ static char *read_text(const char *path) {
 /* The v1 hierarchy of c, its base directory made: NULL with ms->v1[c].why. */
 static struct cg_v1 *v1_hierarchy(struct manager *m, struct cg_limits_manager *ms, enum cg_ctl c) {
         struct cg_v1 *h = &ms->v1[c];
-        _cleanup_free_ char *mountinfo = NULL, *self = NULL, *own = NULL, *procs = NULL;
+        _cleanup_free_ char *mountinfo = NULL, *self = NULL, *own = NULL, *tasks = NULL;
         char name[32];
         int r, fd;
 
@@ -619,7 +617,7 @@ static struct cg_v1 *v1_hierarchy(struct manager *m, struct cg_limits_manager *m
         if (r < 0)
                 return NULL;
         cgroup_instance_name(m, name, sizeof(name));
-        if (asprintf(&h->base_dir, "%s/%s", own, name) < 0 || asprintf(&procs, "%s/cgroup.procs", own) < 0) {
+        if (asprintf(&h->base_dir, "%s/%s", own, name) < 0 || asprintf(&tasks, "%s/tasks", own) < 0) {
                 h->base_dir = NULL;
                 snprintf(h->why, sizeof(h->why), "out of memory");
                 return NULL;
@@ -628,16 +626,16 @@ static struct cg_v1 *v1_hierarchy(struct manager *m, struct cg_limits_manager *m
                 snprintf(h->why, sizeof(h->why), "cannot create %s: %s", h->base_dir, strerror(errno));
                 return NULL;
         }
-        fd = open(procs, O_WRONLY | O_CLOEXEC);
+        fd = open(tasks, O_WRONLY | O_CLOEXEC);
         if (fd < 0) {
-                snprintf(h->why, sizeof(h->why), "cannot open %s: %s", procs, strerror(errno));
+                snprintf(h->why, sizeof(h->why), "cannot open %s: %s", tasks, strerror(errno));
                 return NULL;
         }
-        h->own_procs_fd = fd_move_above(fd, DAEMON_FD_HIGH);
+        h->own_tasks_fd = fd_move_above(fd, DAEMON_FD_HIGH);
         fd = open(h->base_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
                 snprintf(h->why, sizeof(h->why), "cannot open %s: %s", h->base_dir, strerror(errno));
-                h->own_procs_fd = safe_close(h->own_procs_fd);
+                h->own_tasks_fd = safe_close(h->own_tasks_fd);
                 return NULL;
         }
         h->base_fd = fd_move_above(fd, DAEMON_FD_HIGH);
@@ -646,7 +644,7 @@ static struct cg_v1 *v1_hierarchy(struct manager *m, struct cg_limits_manager *m
 }
 
 static void v1_close_service(struct cg_limits_service *st, enum cg_ctl c) {
-        st->v1_procs[c] = safe_close(st->v1_procs[c]);
+        st->v1_tasks[c] = safe_close(st->v1_tasks[c]);
         st->v1_limit[c] = safe_close(st->v1_limit[c]);
 }
 
@@ -681,17 +679,17 @@ static int v1_prepare(struct manager *m, struct service *s, struct cg_limits_ser
                 snprintf(why, why_size, "cannot open %s/%s: %s", h->base_dir, dir, strerror(-r));
                 return r;
         }
-        if (st->v1_procs[c] < 0) {
-                fd = openat(dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (st->v1_tasks[c] < 0) {
+                fd = openat(dfd, "tasks", O_WRONLY | O_CLOEXEC);
                 if (fd >= 0)
-                        st->v1_procs[c] = fd_move_above(fd, DAEMON_FD_HIGH);
+                        st->v1_tasks[c] = fd_move_above(fd, DAEMON_FD_HIGH);
                 fd = openat(dfd, limit_file[c], O_WRONLY | O_CLOEXEC);
                 if (fd >= 0)
                         st->v1_limit[c] = fd_move_above(fd, DAEMON_FD_HIGH);
-                if (st->v1_procs[c] < 0 || st->v1_limit[c] < 0) {
+                if (st->v1_tasks[c] < 0 || st->v1_limit[c] < 0) {
                         r = -errno;
                         snprintf(why, why_size, "cannot open %s/%s/%s: %s", h->base_dir, dir,
-                                 st->v1_procs[c] < 0 ? "cgroup.procs" : limit_file[c], strerror(-r));
+                                 st->v1_tasks[c] < 0 ? "tasks" : limit_file[c], strerror(-r));
                         v1_close_service(st, c);
                         return r;
                 }
@@ -818,7 +816,7 @@ int cgroup_limits_prepare(struct service *s, char *why, size_t why_size) {
                         return -ENOMEM;
                 }
                 for (int c = 0; c < _CG_CTL_MAX; c++)
-                        st->v1_procs[c] = st->v1_limit[c] = -EBADF;
+                        st->v1_tasks[c] = st->v1_limit[c] = -EBADF;
                 s->cgl = st;
         }
         st->cfg = *cfg;
@@ -921,31 +919,6 @@ int cgroup_limits_prepare(struct service *s, char *why, size_t why_size) {
 
 /* ---- around each spawn (cgroup v1) ------------------------------------------------------ */
 
-/* Our thread count (io_uring's workers are threads of ours and count in pids.current). */
-static uint64_t own_threads(struct cg_limits_manager *ms) {
-        char buf[1024];
-        const char *p;
-        ssize_t n;
-        unsigned long long v = 1;
-
-        if (ms->self_stat_fd < 0) {
-                int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        return 1;
-                ms->self_stat_fd = fd_move_above(fd, DAEMON_FD_HIGH);
-        }
-        n = pread(ms->self_stat_fd, buf, sizeof(buf) - 1, 0);
-        if (n <= 0)
-                return 1;
-        buf[n] = 0;
-        p = strrchr(buf, ')');
-        /* After "pid (comm)": state is field 3, num_threads field 20. */
-        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %llu",
-                         &v) != 1 || v == 0)
-                return 1;
-        return v;
-}
-
 /* Sets the memory and CPU limits that were lifted for the spawn. */
 static int v1_tighten(struct service *s, struct cg_limits_service *st, unsigned mask, const char **what) {
         char num[32];
@@ -968,47 +941,54 @@ static int v1_tighten(struct service *s, struct cg_limits_service *st, unsigned 
         return 0;
 }
 
-/* Back into our own v1 cgroups. */
+/* Back into our own v1 cgroups; pids first, where our presence counts against the
+ * service. */
 static void v1_leave(struct service *s, struct cg_limits_service *st) {
+        static const enum cg_ctl order[_CG_CTL_MAX] = { CG_PIDS, CG_MEMORY, CG_CPU };
         struct cg_limits_manager *ms = s->m->cgl;
 
-        for (int c = 0; c < _CG_CTL_MAX; c++)
+        for (int i = 0; i < _CG_CTL_MAX; i++) {
+                enum cg_ctl c = order[i];
                 if (st->v1_entered & (1u << c)) {
-                        int r = write_fd(ms->v1[c].own_procs_fd, "0");
+                        int r = write_fd(ms->v1[c].own_tasks_fd, "0");
                         if (r < 0)
                                 log_error("%s: cannot move the daemon back to its own %s cgroup: %s; it "
                                           "stays in the service's", s->name, ctl_names[c], strerror(-r));
                 }
+        }
         st->v1_entered = 0;
 }
 
 int cgroup_limits_spawn_begin(struct service *s, char *why, size_t why_size) {
         struct cg_limits_service *st = s->cgl;
-        struct cg_limits_manager *ms;
         char num[32];
         const char *what = NULL;
         int r = 0;
 
         if (!st || !st->v1_active)
                 return 0;
-        ms = s->m->cgl;
         /* Lift what could harm the daemon while it is inside: a memory limit (an OOM kill
          * would pick it, or the vfork child that shares its memory) and a CPU quota (it
-         * would be throttled for up to a period).  pids.max stays, raised by the tasks the
-         * daemon brings, so that the child is born under its limit. */
+         * would be throttled for up to a period).  pids.max stays, raised by one for the
+         * daemon's thread, so that the child is born under its limit. */
         if (st->v1_active & (1u << CG_MEMORY) && (r = write_fd(st->v1_limit[CG_MEMORY], "-1")) < 0)
                 what = "lifting memory.limit_in_bytes";
         else if (st->v1_active & (1u << CG_CPU) && (r = write_fd(st->v1_limit[CG_CPU], "-1")) < 0)
                 what = "lifting cpu.cfs_quota_us";
         else if (st->v1_active & (1u << CG_PIDS)) {
-                uint64_t n = st->v.tasks_max == CG_NO_LIMIT ? CG_NO_LIMIT : st->v.tasks_max + own_threads(ms);
+                uint64_t n = st->v.tasks_max == CG_NO_LIMIT ? CG_NO_LIMIT : st->v.tasks_max + 1;
                 r = write_fd(st->v1_limit[CG_PIDS], u64_or_max(num, sizeof(num), n, "max"));
                 if (r < 0)
                         what = "raising pids.max for the spawn";
         }
+        /* "0" into tasks moves the calling thread only.  cgroup.procs would move the
+         * whole process, under the global threadgroup rwsem taken for writing, which
+         * waits for an RCU grace period whenever migrations are not back to back: some
+         * 15 ms per spawn here.  Our one thread is all that matters: a child is born in
+         * the cgroups of the thread that clones it. */
         for (int c = 0; r >= 0 && c < _CG_CTL_MAX; c++)
                 if (st->v1_active & (1u << c)) {
-                        r = write_fd(st->v1_procs[c], "0");
+                        r = write_fd(st->v1_tasks[c], "0");
                         if (r < 0)
                                 what = ctl_names[c];
                         else
@@ -1021,7 +1001,7 @@ int cgroup_limits_spawn_begin(struct service *s, char *why, size_t why_size) {
                 const char *ignored;
                 (void)v1_tighten(s, st, st->v1_active, &ignored);
         }
-        snprintf(why, why_size, "cgroup v1: %s%s: %s", what, strchr(what, ' ') ? "" : " cgroup.procs",
+        snprintf(why, why_size, "cgroup v1: %s%s: %s", what, strchr(what, ' ') ? "" : " tasks",
                  strerror(-r));
         return r;
 }
@@ -1135,11 +1115,10 @@ void cgroup_limits_free(struct manager *m) {
                         if (rmdir(h->base_dir) < 0 && errno != ENOENT && errno != EBUSY)
                                 log_debug("cgroups: %s not removed: %s", h->base_dir, strerror(errno));
                 }
-                safe_close(h->own_procs_fd);
+                safe_close(h->own_tasks_fd);
                 free(h->base_dir);
         }
         safe_close(ms->v2.own_fd);
-        safe_close(ms->self_stat_fd);
         free(ms->v2_own_path);
         free(ms);
         m->cgl = NULL;
