@@ -1094,10 +1094,12 @@ void cgroup_limits_service_remove(struct manager *m, struct service *s) {
         snprintf(dir, sizeof(dir), "%s.service", s->name);
         for (int c = 0; c < _CG_CTL_MAX; c++) {
                 v1_close_service(st, c);
-                if (st->v1_made[c] && m->cgl && m->cgl->v1[c].base_fd >= 0 &&
-                    unlinkat(m->cgl->v1[c].base_fd, dir, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                int r = st->v1_made[c] && m->cgl && m->cgl->v1[c].base_fd >= 0
+                                ? cgroup_rmdir(m->cgl->v1[c].base_fd, dir)
+                                : 0;
+                if (r < 0 && r != -ENOENT)
                         log_warning("%s: cgroup v1 directory %s/%s not removed: %s", s->name,
-                                    m->cgl->v1[c].base_dir, dir, strerror(errno));
+                                    m->cgl->v1[c].base_dir, dir, strerror(-r));
         }
         free(st);
         s->cgl = NULL;

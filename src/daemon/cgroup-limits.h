@@ -91,6 +91,9 @@ int cg_v1_locate(const char *mountinfo, const char *proc_cgroup, const char *con
 /* cgroup.c: "pidvisor-HASH", the name of the daemon's directory in every hierarchy
  * (HASH names the state directory: stable across restarts, distinct side by side). */
 void cgroup_instance_name(const struct manager *m, char *buf, size_t size);
+/* cgroup.c: rmdir of a cgroup directory below dirfd, EBUSY retried for up to ~100 ms.
+ * The number of retries, or -errno. */
+int cgroup_rmdir(int dirfd, const char *name);
 
 /* ---- cgroup v2: enabling a controller down to our services' cgroups ----------------- */
 
