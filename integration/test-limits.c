@@ -513,6 +513,54 @@ START_TEST(test_spawn_failure) {
 }
 END_TEST
 
+/* `pidvisor upgrade`: the successor is born in the service's cgroups too, under the
+ * limits the unit file says at the upgrade; the daemon ends where it started. */
+START_TEST(test_upgrade) {
+        struct dl_daemon d;
+        char *sock, *cg, *daemon0, *now, *text;
+        json_t *svc;
+        pid_t old_pid, new_pid;
+
+        dl_init(&d);
+        sock = dl_path(&d, "web.sock");
+        cg = dl_path(&d, "web.cg");
+        dl_write_unit(&d, "web",
+                      "[Service]\nExecStart=/bin/sh -c 'cat /proc/self/cgroup > %s.tmp && mv %s.tmp %s; exec sleep 120'\n"
+                      "MemoryMax=64M\nTasksMax=20\n[Socket]\nListenStream=%s\n[X-Pidvisor]\nReadyCheck=delay 100ms\n",
+                      cg, cg, cg, sock);
+        dl_start(&d, NULL);
+        daemon0 = proc_cgroup(d.pid);
+        dl_cli_ok(&d, "start", "web", NULL);
+        old_pid = main_pid(&d, "web");
+        free(wait_file(&d, cg, DL_DEADLINE_MS));
+        unlink(cg);
+
+        /* A reload raises MemoryMax=; the upgrade applies it. */
+        dl_write_unit(&d, "web",
+                      "[Service]\nExecStart=/bin/sh -c 'cat /proc/self/cgroup > %s.tmp && mv %s.tmp %s; exec sleep 120'\n"
+                      "MemoryMax=128M\nTasksMax=20\n[Socket]\nListenStream=%s\n[X-Pidvisor]\nReadyCheck=delay 100ms\n",
+                      cg, cg, cg, sock);
+        dl_cli_ok(&d, "reload", NULL);
+        dl_cli_ok(&d, "upgrade", "web", NULL);
+        text = wait_file(&d, cg, DL_DEADLINE_MS);
+        dl_assert(&d, placed_in(text, "memory", "web") && placed_in(text, "pids", "web"),
+                  "the successor is not in the service's cgroups:\n%s", text);
+        free(text);
+        new_pid = main_pid(&d, "web");
+        dl_assert(&d, new_pid != old_pid, "no new main process");
+        now = proc_cgroup(d.pid);
+        dl_assert(&d, !strcmp(now, daemon0), "the daemon's cgroups changed:\n%s\nwas:\n%s", now, daemon0);
+        svc = dl_status(&d, "web");
+        expect_file(&d, limit_file(&d, svc, "MemoryMax", NULL), "134217728");
+        json_decref(svc);
+        free(now);
+        free(daemon0);
+        free(sock);
+        free(cg);
+        dl_done(&d);
+}
+END_TEST
+
 /* A daemon whose units ask for no limit makes no cgroup v1 directory at all. */
 START_TEST(test_no_limits_no_v1) {
         struct dl_daemon d;
@@ -651,6 +699,7 @@ int main(void) {
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_placement);
         tcase_add_test(tc, test_spawn_failure);
+        tcase_add_test(tc, test_upgrade);
         tcase_add_test(tc, test_no_limits_no_v1);
         tcase_add_test(tc, test_cleanup);
         pv_test_add(s, tc, need_limits());

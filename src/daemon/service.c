@@ -993,7 +993,11 @@ static void main_started(struct service *s) {
 }
 
 int service_spawn_successor(struct service *s, char *why, size_t why_size) {
-        int r = spawn_command(s, &s->cfg->exec_start[0], why, why_size);
+        /* The successor gets the limits the unit file says now (shared with the old one). */
+        int r = cgroup_limits_prepare(s, why, why_size);
+
+        if (r >= 0)
+                r = spawn_command(s, &s->cfg->exec_start[0], why, why_size);
 
         if (r >= 0)
                 main_started(s);
