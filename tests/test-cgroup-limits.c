@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -975,6 +976,63 @@ START_TEST(test_v1_spawn_cost) {
 }
 END_TEST
 
+/* Moves that fail: begin fails naming the step, and leaves us in our own cgroups with
+ * the lifted limits set again.  First a limit that cannot be written (the pids directory
+ * removed behind our back), then a move refused half way: a real-time thread may not
+ * enter a cpu cgroup without an RT budget (cpu.rt_runtime_us is 0 in new ones), after the
+ * memory and pids moves succeeded. */
+START_TEST(test_v1_begin_failure) {
+        struct rig r;
+        char why[2048] = "", *before, *after, *pids_dir, *mem, *cpu, *pids;
+        struct sched_param rt = { .sched_priority = 1 }, normal = { .sched_priority = 0 };
+
+        rig_init(&r, "MemoryMax=64M\nTasksMax=10\nCPUQuota=50%\n");
+        ck_assert_msg(cgroup_limits_prepare(&r.s, why, sizeof(why)) == 0, "%s", why);
+        mem = service_v1_path(&r, "memory", "memory.limit_in_bytes");
+        cpu = service_v1_path(&r, "cpu", "cpu.cfs_quota_us");
+        pids = service_v1_path(&r, "pids", "pids.max");
+        before = own_cgroups();
+
+        ck_assert_int_eq(sched_setscheduler(0, SCHED_FIFO, &rt), 0);
+        ck_assert_int_lt(cgroup_limits_spawn_begin(&r.s, why, sizeof(why)), 0);
+        ck_assert_int_eq(sched_setscheduler(0, SCHED_OTHER, &normal), 0);
+        ck_assert_str_eq(why, "cgroup v1: cpu tasks: Invalid argument");
+        after = own_cgroups();
+        ck_assert_str_eq(after, before);
+        free(after);
+        after = read_trimmed(mem);
+        ck_assert_str_eq(after, "67108864");
+        free(after);
+        after = read_trimmed(cpu);
+        ck_assert_str_eq(after, "50000");
+        free(after);
+        after = read_trimmed(pids);
+        ck_assert_str_eq(after, "10");
+        free(after);
+        cgroup_limits_spawn_end(&r.s, NULL); /* nothing entered: nothing to do */
+
+        pids_dir = service_v1_path(&r, "pids", NULL);
+        ck_assert_int_eq(rmdir(pids_dir), 0);
+        ck_assert_int_lt(cgroup_limits_spawn_begin(&r.s, why, sizeof(why)), 0);
+        ck_assert_str_eq(why, "cgroup v1: raising pids.max for the spawn: No such device");
+        after = own_cgroups();
+        ck_assert_str_eq(after, before);
+        free(after);
+        after = read_trimmed(mem);
+        ck_assert_str_eq(after, "67108864");
+        free(after);
+        after = read_trimmed(cpu);
+        ck_assert_str_eq(after, "50000");
+        free(after);
+        free(before);
+        free(pids_dir);
+        free(mem);
+        free(cpu);
+        free(pids);
+        rig_done(&r);
+}
+END_TEST
+
 /* Directories go with the unit; the base directories with the daemon. */
 START_TEST(test_v1_cleanup) {
         struct rig r;
@@ -1107,6 +1165,7 @@ int main(void) {
         tcase_add_test(tc, test_v1_locate_here);
         tcase_add_test(tc, test_v1_spawn);
         tcase_add_test(tc, test_v1_spawn_cost);
+        tcase_add_test(tc, test_v1_begin_failure);
         tcase_add_test(tc, test_v1_cleanup);
         tcase_add_test(tc, test_unavailable);
         tcase_add_test(tc, test_limits_dropped);

@@ -1000,6 +1000,8 @@ int cgroup_limits_spawn_begin(struct service *s, char *why, size_t why_size) {
         {
                 const char *ignored;
                 (void)v1_tighten(s, st, st->v1_active, &ignored);
+                if (st->v1_active & (1u << CG_PIDS))
+                        (void)write_fd(st->v1_limit[CG_PIDS], u64_or_max(num, sizeof(num), st->v.tasks_max, "max"));
         }
         snprintf(why, why_size, "cgroup v1: %s%s: %s", what, strchr(what, ' ') ? "" : " tasks",
                  strerror(-r));
