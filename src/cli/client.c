@@ -192,6 +192,36 @@ static void print_detail(json_t *s) {
                 printf("  error:      %s\n", str_or(s, "load_error", ""));
         printf("  kill scope: %s\n", str_or(s, "kill_scope", "-"));
         {
+                /* MemoryMax= and friends as the last start put them in force. */
+                json_t *l = json_object_get(s, "limits"), *e;
+                const char *key;
+                bool first = true;
+                json_object_foreach(l, key, e) {
+                        const char *how = str_or(e, "enforced", "?"), *lead = first ? "  limits:     " : "              ";
+                        first = false;
+                        if (!strcmp(how, "none"))
+                                printf("%s%s\n", lead, str_or(e, "reason", "not enforced"));
+                        else if (!strcmp(how, "v1") || !strcmp(how, "v2")) {
+                                /* A percentage, or a CPU quota, with what it came to. */
+                                char got[96] = "";
+                                const char *v = str_or(e, "value", "?");
+                                if (json_is_integer(json_object_get(e, "quota_usec")))
+                                        snprintf(got, sizeof(got), " (%lld us per %lld us)",
+                                                 (long long)json_integer_value(json_object_get(e, "quota_usec")),
+                                                 (long long)json_integer_value(json_object_get(e, "period_usec")));
+                                else if (v[strlen(v) - 1] == '%' && json_is_integer(json_object_get(e, "bytes")))
+                                        snprintf(got, sizeof(got), " (%lld bytes)",
+                                                 (long long)json_integer_value(json_object_get(e, "bytes")));
+                                else if (v[strlen(v) - 1] == '%' && json_is_integer(json_object_get(e, "tasks")))
+                                        snprintf(got, sizeof(got), " (%lld tasks)",
+                                                 (long long)json_integer_value(json_object_get(e, "tasks")));
+                                printf("%s%s=%s%s via cgroup %s: %s\n", lead, key, v, got, how, str_or(e, "file", "?"));
+                        }
+                        else
+                                printf("%s%s=%s (no limit)\n", lead, key, str_or(e, "value", "?"));
+                }
+        }
+        {
                 json_t *l = json_object_get(s, "listen"), *e;
                 size_t k;
                 json_array_foreach(l, k, e)

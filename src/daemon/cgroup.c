@@ -11,8 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cgroup-limits.h"
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
@@ -55,6 +57,10 @@ static uint32_t fnv1a(const char *s) {
         for (; *s; s++)
                 h = (h ^ (uint8_t)*s) * 16777619u;
         return h;
+}
+
+void cgroup_instance_name(const struct manager *m, char *buf, size_t size) {
+        snprintf(buf, size, "pidvisor-%08x", fnv1a(m->opt.state_dir));
 }
 
 int cgroup_setup(struct manager *m) {
@@ -165,13 +171,64 @@ int cgroup_kill_service(struct service *s, int sig, pid_t pgid) {
         return 1;
 }
 
+/* Whether every process cgroup.procs of dirfd/name lists is gone or dead (a zombie). */
+static bool only_dying(int dirfd, const char *name) {
+        char path[600], line[64];
+        bool ok = true;
+        int fd;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/cgroup.procs", name);
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+        f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (!f) {
+                safe_close(fd);
+                return false;
+        }
+        while (ok && fgets(line, sizeof(line), f)) {
+                char stat[64], buf[512], *paren;
+                FILE *p;
+
+                snprintf(stat, sizeof(stat), "/proc/%d/stat", atoi(line));
+                p = fopen(stat, "re");
+                if (!p)
+                        continue; /* gone */
+                if (fgets(buf, sizeof(buf), p) && (paren = strrchr(buf, ')')) && paren[1] == ' ')
+                        ok = paren[2] == 'Z' || paren[2] == 'X';
+                fclose(p);
+        }
+        fclose(f);
+        return ok;
+}
+
+int cgroup_rmdir(int dirfd, const char *name) {
+        /* A process whose exit the daemon has already reaped can still be counted in its
+         * cgroup for a moment (seen on 6.18: cgroup.procs still listed it, populated 1),
+         * so EBUSY is tried again, briefly, as long as nothing alive is left in it: a
+         * cgroup that still holds live processes (KillMode=process) fails at once. */
+        for (int i = 0;; i++) {
+                struct timespec ms = { 0, 1000 * 1000 };
+
+                if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
+                        return i;
+                if (errno != EBUSY || i >= 100 || !only_dying(dirfd, name))
+                        return negerrno();
+                nanosleep(&ms, NULL);
+        }
+}
+
 void cgroup_service_remove(struct manager *m, struct service *s) {
         char dir[512];
+        int r;
 
+        cgroup_limits_service_remove(m, s); /* its cgroup v1 directories, if it had limits */
         if (s->cgroup_fd < 0 || m->cgroup_base_fd < 0)
                 return;
         s->cgroup_fd = safe_close(s->cgroup_fd);
         snprintf(dir, sizeof(dir), "%s.service", s->name);
-        if (unlinkat(m->cgroup_base_fd, dir, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                log_debug("%s: cgroup not removed: %s", s->name, strerror(errno));
+        r = cgroup_rmdir(m->cgroup_base_fd, dir);
+        if (r < 0 && r != -ENOENT)
+                log_warning("%s: cgroup %s/%s not removed: %s", s->name, m->cgroup_base, dir, strerror(-r));
+        else if (r > 0)
+                log_debug("%s: cgroup removed after %d tries (it was still busy)", s->name, r + 1);
 }

@@ -772,6 +772,7 @@ void manager_free(struct manager *m) {
                 unlink(m->notify_path);
         }
         free(m->notify_path);
+        cgroup_limits_free(m);
         if (m->cgroup_base_fd >= 0) {
                 safe_close(m->cgroup_base_fd);
                 rmdir(m->cgroup_base);

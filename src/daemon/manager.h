@@ -115,6 +115,7 @@ struct service {
         size_t history_next, history_n;
 
         int cgroup_fd;                /* its cgroup v2 directory, or -1 */
+        struct cg_limits_service *cgl;/* resource limits in force (cgroup-limits.c), or NULL */
         /* [Socket] listeners, held for the unit's life (listen.c): descriptor and the
          * settings it was opened with, to keep it across a reload that did not change them */
         int *listen_fds;
@@ -193,6 +194,7 @@ struct manager {
         char *log_dir;       /* where services' log files go */
         char *cgroup_base;   /* our services' parent cgroup, or NULL: process groups */
         int cgroup_base_fd;
+        struct cg_limits_manager *cgl; /* cgroup v2/v1 state for limits, made at first use */
 
         uint64_t rng;        /* xorshift state for RestartJitter= */
         struct rlimit nofile_for_services; /* the limit we were started with */

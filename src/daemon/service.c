@@ -826,7 +826,14 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
                 a.fd_map = &ready_map;
                 a.n_fd_map = 1;
         }
+        /* Limits through cgroup v1: the child is born in the cgroups the daemon is in. */
+        r = cgroup_limits_spawn_begin(s, why, why_size);
+        if (r < 0) {
+                close_pair(ready_pipe);
+                goto out;
+        }
         r = pv_spawn(&a, &s->proc, pipes, &err);
+        cgroup_limits_spawn_end(s, r >= 0 ? &s->proc : NULL);
         safe_close(ready_pipe[1]);
         if (r < 0)
                 safe_close(ready_pipe[0]);
@@ -1056,7 +1063,11 @@ static void main_started(struct service *s) {
 }
 
 int service_spawn_successor(struct service *s, char *why, size_t why_size) {
-        int r = spawn_command(s, &s->cfg->exec_start[0], why, why_size);
+        /* The successor gets the limits the unit file says now (shared with the old one). */
+        int r = cgroup_limits_prepare(s, why, why_size);
+
+        if (r >= 0)
+                r = spawn_command(s, &s->cfg->exec_start[0], why, why_size);
 
         if (r >= 0)
                 main_started(s);
@@ -1107,6 +1118,13 @@ static int service_begin(struct service *s, bool automatic) {
                                           "start limit hit (%s); `pidvisor reset-failed %s` to allow starts",
                                           limit, s->name);
                 return -EAGAIN;
+        }
+        /* MemoryMax=, TasksMax=, CPUQuota=...: decided and applied at each start. */
+        r = cgroup_limits_prepare(s, why, sizeof(why));
+        if (r < 0) {
+                log_error("%s: %s", s->name, why);
+                service_set_state(s, SERVICE_FAILED, "%s", why);
+                return r;
         }
         s->stop_requested = false;
         s->pre_index = 0;
@@ -1558,7 +1576,7 @@ static json_t *exit_record_json(const struct exit_record *e) {
 }
 
 json_t *service_to_json(const struct service *s, bool full) {
-        json_t *o = json_object();
+        json_t *o = json_object(), *l;
         const struct unit_config *c = s->cfg ? s->cfg : s->next_cfg;
 
         json_object_set_new(o, "name", json_string(s->name));
@@ -1595,6 +1613,8 @@ json_t *service_to_json(const struct service *s, bool full) {
                 if (s->log)
                         json_object_set_new(o, "log_dropped_bytes", json_integer((json_int_t)logfile_dropped(s->log)));
                 json_object_set_new(o, "kill_scope", json_string(s->cgroup_fd >= 0 ? "cgroup" : "process-group"));
+                if ((l = cgroup_limits_to_json(s)))
+                        json_object_set_new(o, "limits", l); /* what the last start put in force */
                 if (c && c->n_listen > 0) {
                         json_t *ls = json_array();
                         for (size_t i = 0; i < c->n_listen; i++) {

@@ -1233,6 +1233,141 @@ static int parse_wanted_by(struct parser *p, const struct key *k, unsigned line,
         return 0;
 }
 
+/* ---- resource limits (systemd.resource-control(5)); enforced by cgroup-limits.c ------- */
+
+/* "20%", "12.5%", "0.05%": hundredths of a percent (2000, 1250, 5); up to two decimals,
+ * above 0; at most 100% unless unbounded (CPUQuota=, which counts CPUs). */
+static int parse_permyriad(const char *s, bool unbounded, uint64_t *ret) {
+        uint64_t whole = 0, frac = 0;
+        unsigned n_frac = 0;
+        const char *p = s;
+
+        for (; *p >= '0' && *p <= '9'; p++) {
+                whole = whole * 10 + (uint64_t)(*p - '0');
+                if (whole > 10000000) /* 10 million percent: 100000 CPUs */
+                        return -ERANGE;
+        }
+        if (p == s)
+                return -EINVAL;
+        if (*p == '.') {
+                const char *f = ++p;
+                for (; *p >= '0' && *p <= '9'; p++) {
+                        if (++n_frac > 2)
+                                return -EINVAL;
+                        frac = frac * 10 + (uint64_t)(*p - '0');
+                }
+                if (p == f)
+                        return -EINVAL;
+        }
+        if (p[0] != '%' || p[1])
+                return -EINVAL;
+        if (n_frac == 1)
+                frac *= 10;
+        whole = whole * 100 + frac;
+        if (whole == 0 || (!unbounded && whole > 10000))
+                return -ERANGE;
+        *ret = whole;
+        return 0;
+}
+
+/* MemoryMax=, MemoryHigh=: bytes (1024-based suffixes), a share of physical memory, or
+ * infinity.  0 is refused, as systemd does: the service could not even start. */
+static int parse_memory_limit(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        struct cg_amount *a = FIELD(p, k, struct cg_amount), v;
+
+        if (!*value) {
+                *a = (struct cg_amount){ CG_AMOUNT_UNSET, 0 };
+                return 0;
+        }
+        if (strcmp(value, "infinity") == 0)
+                v = (struct cg_amount){ CG_AMOUNT_INFINITY, 0 };
+        else if (value[strlen(value) - 1] == '%') {
+                v.kind = CG_AMOUNT_PERCENT;
+                if (parse_permyriad(value, false, &v.value) < 0)
+                        return invalid(p, line, k->name, value,
+                                       "a percentage of physical memory above 0% and at most 100%, "
+                                       "with at most two decimals, such as 50% or 12.5%");
+        } else {
+                v.kind = CG_AMOUNT_ABSOLUTE;
+                if (parse_size(value, &v.value) < 0 || v.value == 0 || v.value == UINT64_MAX)
+                        return invalid(p, line, k->name, value,
+                                       "a size in bytes above 0 with an optional K, M, G, T, P or E suffix "
+                                       "(1024-based) such as 512M, a percentage of physical memory such as "
+                                       "50%, or infinity");
+        }
+        *a = v;
+        return 0;
+}
+
+/* TasksMax=: a number of tasks, a share of the system's maximum, or infinity. */
+static int parse_tasks_max(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        struct cg_amount *a = FIELD(p, k, struct cg_amount), v;
+
+        if (!*value) {
+                *a = (struct cg_amount){ CG_AMOUNT_UNSET, 0 };
+                return 0;
+        }
+        if (strcmp(value, "infinity") == 0)
+                v = (struct cg_amount){ CG_AMOUNT_INFINITY, 0 };
+        else if (value[strlen(value) - 1] == '%') {
+                v.kind = CG_AMOUNT_PERCENT;
+                if (parse_permyriad(value, false, &v.value) < 0)
+                        return invalid(p, line, k->name, value,
+                                       "a percentage of the system's maximum number of tasks above 0% and "
+                                       "at most 100%, with at most two decimals, such as 10%");
+        } else {
+                v.kind = CG_AMOUNT_ABSOLUTE;
+                if (parse_u64(value, UINT64_MAX - 1, &v.value) < 0 || v.value == 0)
+                        return invalid(p, line, k->name, value,
+                                       "a number of tasks from 1 such as 512, a percentage of the system's "
+                                       "maximum such as 10%, or infinity");
+        }
+        *a = v;
+        return 0;
+}
+
+/* CPUQuota=: a share of one CPU, above 100% for more than one. */
+static int parse_cpu_quota(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        uint64_t v;
+
+        if (!*value) {
+                p->u->cg_limits.cpu_quota = 0;
+                return 0;
+        }
+        if (parse_permyriad(value, true, &v) < 0)
+                return invalid(p, line, k->name, value,
+                               "a percentage of one CPU's time above 0%, with at most two decimals, such as "
+                               "20% or 150% (1.5 CPUs)");
+        p->u->cg_limits.cpu_quota = v;
+        return 0;
+}
+
+/* CPUQuotaPeriodSec=: the kernel takes 1 ms .. 1 s; outside that is an error here
+ * (systemd clamps it with a warning). */
+static int parse_cpu_quota_period(struct parser *p, const struct key *k, unsigned line,
+                                  const char *value) {
+        usec_t t;
+
+        if (!*value) {
+                p->u->cg_limits.cpu_quota_period = 0;
+                return 0;
+        }
+        if (parse_timespan(value, &t) < 0 || t < USEC_PER_MSEC || t > USEC_PER_SEC)
+                return invalid(p, line, k->name, value, "a time span from 1ms to 1s such as 100ms");
+        p->u->cg_limits.cpu_quota_period = t;
+        return 0;
+}
+
+static int parse_require_cgroup_limits(struct parser *p, const struct key *k, unsigned line,
+                                       const char *value) {
+        int b = *value ? parse_bool(value) : 0;
+
+        if (b < 0)
+                return invalid(p, line, k->name, value, "a boolean: yes, no, true, false, on, off, 1 or 0");
+        p->u->cg_limits.require = b;
+        return 0;
+}
+
 
 /* ---- [Socket] ------------------------------------------------------------------------- */
 
@@ -1815,6 +1950,14 @@ static const struct key keys[] = {
         { SEC_SERVICE, "NoNewPrivileges", parse_flag, F(no_new_privs) },
         { SEC_PIDVISOR, "SeccompPolicy", parse_seccomp_policy, 0 },
         { SEC_PIDVISOR, "SeccompViolation", parse_seccomp_violation, 0 },
+
+        /* resource limits through cgroups (cgroup-limits.c) */
+        { SEC_SERVICE, "MemoryMax", parse_memory_limit, F(cg_limits.memory_max) },
+        { SEC_SERVICE, "MemoryHigh", parse_memory_limit, F(cg_limits.memory_high) },
+        { SEC_SERVICE, "TasksMax", parse_tasks_max, F(cg_limits.tasks_max) },
+        { SEC_SERVICE, "CPUQuota", parse_cpu_quota, 0 },
+        { SEC_SERVICE, "CPUQuotaPeriodSec", parse_cpu_quota_period, 0 },
+        { SEC_PIDVISOR, "RequireCgroupLimits", parse_require_cgroup_limits, 0 },
 
         { SEC_SOCKET, "ListenStream", parse_listen, 0 },
         { SEC_SOCKET, "ListenDatagram", parse_listen, 0 },

@@ -14,6 +14,7 @@
 
 #include <pidvisor/policy.h>
 
+#include "cgroup-limits.h"
 #include "socket-addr.h"
 #include "timeutil.h"
 
@@ -180,6 +181,10 @@ struct unit_config {
         bool limit_set[RLIM_NLIMITS];
 
         unsigned fd_store_max;      /* FileDescriptorStoreMax=, default 0: no fd store */
+
+        /* MemoryMax=, MemoryHigh=, TasksMax=, CPUQuota=, CPUQuotaPeriodSec= ([Service]) and
+         * RequireCgroupLimits= ([X-Pidvisor]); enforced by cgroup-limits.c */
+        struct cg_limits_config cg_limits;
 
         /* [Socket], in NAME.service or in NAME.socket beside it (not both).  The daemon
          * binds these when the unit loads and holds them for the unit's life. */

@@ -147,7 +147,8 @@ int pv_listeners_take(const struct pv_process *p, int flags, struct pv_listener 
                 pv_listeners_free(list, count);
                 return r;
         }
-        qsort(list, count, sizeof(*list), cmp_source);
+        if (count > 0) /* qsort's array may not be NULL, even for 0 elements (UBSan) */
+                qsort(list, count, sizeof(*list), cmp_source);
         *ret = list;
         *n = count;
         return 0;
