@@ -721,6 +721,9 @@ int manager_new(struct manager **ret, const struct manager_options *opt) {
         r = cgroup_setup(m);
         if (r < 0)
                 return r;
+        r = pv_policy_cache_new(&m->policy_cache);
+        if (r < 0)
+                return r;
         r = manager_reload(m, false, &report);
         json_decref(report);
         if (r < 0)
@@ -779,6 +782,7 @@ void manager_free(struct manager *m) {
         }
         free(m->cgroup_base);
         free(m->log_dir);
+        pv_policy_cache_free(m->policy_cache);
         loop_free(m->loop);
         safe_close(m->lock_fd); /* last: everything in the state directory is released */
         free(m);

@@ -71,6 +71,8 @@ struct service {
         struct pv_process former;     /* the main process before MAINPID=, reaped when it ends */
         struct loop_event former_ev;
         struct upgrade *up;           /* `pidvisor upgrade` under way (upgrade.c), or NULL */
+        struct intercept *intercepts; /* seccomp listeners of its processes (intercept.c) */
+        char *seccomp_kill;           /* the call its policy killed the main process for */
         struct pv_listener *kept;     /* KeepListeners=: copies of its listeners (upgrade.c) */
         size_t n_kept;
         struct loop_event keep_ev;    /* takes them a little after it started */
@@ -198,6 +200,7 @@ struct manager {
 
         uint64_t rng;        /* xorshift state for RestartJitter= */
         struct rlimit nofile_for_services; /* the limit we were started with */
+        struct pv_policy_cache *policy_cache; /* compiled seccomp programs, by content */
 };
 
 /* manager.c */
@@ -208,6 +211,8 @@ struct service *manager_find(struct manager *m, const char *name);
 /* The service a process belongs to: by its cgroup (ours only), else by its session.
  * NULL if none.  Reads /proc: verify the process afterwards through its pidfd. */
 struct service *manager_service_of_pid(struct manager *m, pid_t pid);
+
+void service_seccomp_violation(struct service *s, pid_t pid, const char *syscall);
 
 /* For upgrade.c: the service's start path, in pieces. */
 int service_apply_pending_config(struct service *s, char *why, size_t why_size);

@@ -58,6 +58,13 @@ static bool restart_table(enum restart_mode m, enum exit_cause c) {
 }
 
 bool restart_wanted(const struct unit_config *u, enum exit_cause cause, bool signaled, int code) {
+        /* A policy kill restarts only where the unit says so, then as a crash by signal
+         * would (with its backoff). */
+        if (cause == EXIT_CAUSE_SECCOMP) {
+                if (!u->seccomp_violation_restart)
+                        return false;
+                cause = EXIT_CAUSE_UNCLEAN_SIGNAL;
+        }
         /* Same order as systemd's service_shall_restart(): prevent, then force, then the
          * table. */
         if (exit_status_set_test(&u->restart_prevent, signaled, code))
@@ -167,6 +174,8 @@ const char *exit_cause_to_string(enum exit_cause c) {
                 return "timeout";
         case EXIT_CAUSE_WATCHDOG:
                 return "watchdog";
+        case EXIT_CAUSE_SECCOMP:
+                return "seccomp";
         }
         return NULL;
 }

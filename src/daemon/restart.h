@@ -17,6 +17,7 @@ enum exit_cause {
         EXIT_CAUSE_UNCLEAN_SIGNAL,  /* any other signal, core dump or not */
         EXIT_CAUSE_TIMEOUT,         /* a start/stop timeout killed it */
         EXIT_CAUSE_WATCHDOG,        /* the watchdog killed it */
+        EXIT_CAUSE_SECCOMP,         /* its seccomp policy killed it (SeccompViolation=) */
 };
 
 /* signaled: whether it was killed by `code` as a signal; else `code` is its exit status. */

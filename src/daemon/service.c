@@ -27,6 +27,9 @@
 #include "logfile.h"
 #include "notify.h"
 #include "upgrade.h"
+#include "intercept.h"
+
+#include <linux/seccomp.h>
 
 /* What a fresh service environment holds before Environment=, as systemd gives it. */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -120,6 +123,8 @@ void service_free(struct service *s) {
                 return;
         l = s->m->loop;
         upgrade_free(s);
+        intercept_free_all(s);
+        free(s->seccomp_kill);
         loop_disarm(l, &s->keep_ev);
         pv_listeners_free(s->kept, s->n_kept);
         loop_disarm(l, &s->timer_ev);
@@ -684,6 +689,73 @@ static void on_ready_fd(struct loop_event *ev, int res) {
 }
 
 /* Spawns one command of the service; on failure fills `why` and returns <0. */
+
+/* What confine() set up for one spawn, released after it. */
+struct sandbox {
+        struct pv_seccomp_program *prog;
+        int listener;      /* the seccomp listener pv_spawn hands back, or -1 */
+        bool kills;        /* the policy's kills come as notifications */
+        bool offer;        /* transparent hot restart: binds are answered with listeners */
+};
+
+static void sandbox_done(struct sandbox *b) {
+        pv_seccomp_program_free(b->prog);
+        safe_close(b->listener);
+}
+
+/* The unit's confinement as pv_spawn attributes (docs/sandbox.md).  The seccomp program
+ * comes from the manager's cache: compiled once per distinct policy and flags. */
+static int confine(struct service *s, struct pv_spawn_attr *a, struct sandbox *b, char *why, size_t why_size) {
+        const struct unit_config *c = s->cfg;
+        bool transparent = upgrade_wants_binds(s);
+        struct pv_error err = { 0 };
+
+        a->no_new_privs = c->no_new_privs;
+        if (c->set_cap_bounding) {
+                a->set_cap_bounding = true;
+                a->cap_bounding = c->cap_bounding;
+        }
+        if (c->cap_ambient && a->set_uid && a->uid != 0) {
+                /* A non-root service keeps exactly these, in all sets (systemd's
+                 * AmbientCapabilities=); root gets its bounding set at execve anyway. */
+                uint64_t caps = c->cap_ambient & (c->set_cap_bounding ? c->cap_bounding : UINT64_MAX);
+                a->set_caps = true;
+                a->cap_permitted = a->cap_effective = a->cap_inheritable = a->cap_ambient = caps;
+        }
+        a->private_network = c->private_network;
+        a->private_tmp = c->private_tmp;
+        a->private_ipc = c->private_ipc;
+        a->private_users = c->private_users;
+        a->private_pids = c->private_pids;
+        a->hostname = c->hostname;
+        a->protect_system = (enum pv_protect_system)c->protect_system;
+        a->read_only_paths = (const char *const *)c->read_only_paths;
+        a->n_read_only_paths = strv_length(c->read_only_paths);
+        a->read_write_paths = (const char *const *)c->read_write_paths;
+        a->n_read_write_paths = strv_length(c->read_write_paths);
+        a->inaccessible_paths = (const char *const *)c->inaccessible_paths;
+        a->n_inaccessible_paths = strv_length(c->inaccessible_paths);
+
+        if (c->policy) {
+                unsigned flags = PV_POLICY_NOTIFY_KILLS | (transparent ? PV_POLICY_NOTIFY_BINDS : 0);
+                int r = pv_policy_cache_get(s->m->policy_cache, c->policy, flags, &b->prog, &err);
+                if (r < 0) {
+                        snprintf(why, why_size, "seccomp policy: %s", err.message);
+                        return r;
+                }
+                a->seccomp_filter = &b->prog->fprog;
+                a->seccomp_flags = b->prog->flags;
+                b->kills = true;
+        } else if (transparent) {
+                a->seccomp_filter = intercept_transparent_filter();
+                a->seccomp_flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        }
+        if (a->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+                a->seccomp_listener_fd = &b->listener;
+        b->offer = transparent;
+        return 0;
+}
+
 static int spawn_command(struct service *s, const struct exec_command *cmd, char *why, size_t why_size) {
         const struct unit_config *c = s->cfg;
         _cleanup_strv_free_ char **env = NULL, **argv = NULL;
@@ -700,6 +772,7 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         _cleanup_free_ char *listen_names = NULL;
         size_t n_listen = 0;
         bool is_main = cmd == &c->exec_start[0];
+        _cleanup_(sandbox_done) struct sandbox sandbox = { .listener = -EBADF };
 
         if (c->user) {
                 r = pv_user_lookup(c->user, &user, &err);
@@ -826,6 +899,11 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
                 a.fd_map = &ready_map;
                 a.n_fd_map = 1;
         }
+        r = confine(s, &a, &sandbox, why, why_size);
+        if (r < 0) {
+                close_pair(ready_pipe);
+                goto out;
+        }
         /* Limits through cgroup v1: the child is born in the cgroups the daemon is in. */
         r = cgroup_limits_spawn_begin(s, why, why_size);
         if (r < 0) {
@@ -851,6 +929,16 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         }
         s->proc.pidfd = fd_move_above(s->proc.pidfd, DAEMON_FD_HIGH);
         s->proc_not_child = false;
+        if (sandbox.listener >= 0) {
+                struct intercept *ic = NULL;
+                int q = intercept_add(s, TAKE_FD(sandbox.listener), s->proc.pid, sandbox.kills, &ic);
+                if (q < 0)
+                        /* Its notified calls now fail with ENOSYS: say so, it runs on. */
+                        log_error("%s: cannot answer the seccomp notifications of pid %d: %s", s->name,
+                                  (int)s->proc.pid, strerror(-q));
+                else if (sandbox.offer)
+                        upgrade_intercept_started(s, ic);
+        }
         s->session = s->proc.pid; /* new_session: it leads its own */
         for (int i = 0; i < 2; i++) {
                 struct outpipe *o = &s->out[i];
@@ -1052,6 +1140,8 @@ int service_apply_pending_config(struct service *s, char *why, size_t why_size) 
 /* Per-instance state of a new main process. */
 static void main_started(struct service *s) {
         s->proc_is_pre = false;
+        free(s->seccomp_kill);
+        s->seccomp_kill = NULL;
         s->active_since_mono = now_usec(CLOCK_MONOTONIC);
         s->start_seq = ++s->m->start_seq;
         s->kill_reason = KILLED_NONE;
@@ -1433,6 +1523,16 @@ static void service_set_main_pid(struct service *s, pid_t pid) {
                 service_set_state(s, SERVICE_RUNNING, "pid %d", (int)pid);
 }
 
+/* A process of the service called what its policy kills (intercept.c, which kills it).
+ * For the main process, its exit will say so; another process's end is only logged. */
+void service_seccomp_violation(struct service *s, pid_t pid, const char *syscall) {
+        if (pid == s->proc.pid && !s->proc_is_pre) {
+                free(s->seccomp_kill);
+                s->seccomp_kill = strdup(syscall);
+        } else
+                log_warning("%s: pid %d killed by seccomp (syscall %s)", s->name, (int)pid, syscall);
+}
+
 /* The main process (or an ExecStartPre= command) ended.  known: false when it was not
  * our child, so only the fact of its end is known. */
 static void service_proc_exited(struct service *s, const struct pv_exit *exit_info, bool known) {
@@ -1452,7 +1552,12 @@ static void service_proc_exited(struct service *s, const struct pv_exit *exit_in
                         ;
                 pipe_flush_partial(o);
         }
-        if (known) {
+        if (known && s->seccomp_kill && ex.signaled) {
+                /* A policy kill is not a crash: no tight restart loop on it.  The unit
+                 * chooses (SeccompViolation=): failed at once, or Restart= with backoff. */
+                snprintf(cause, sizeof(cause), "killed by seccomp (syscall %.100s)", s->seccomp_kill);
+                ec = EXIT_CAUSE_SECCOMP;
+        } else if (known) {
                 pv_exit_describe(&ex, cause, sizeof(cause));
                 ec = exit_cause_classify(c, ex.signaled, ex.signaled ? ex.signal : ex.status);
         } else {

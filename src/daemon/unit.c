@@ -1644,6 +1644,83 @@ static int check_hot_restart(struct parser *p) {
         return 0;
 }
 
+/* ---- privileges and namespaces -------------------------------------------------------- */
+
+/* CapabilityBoundingSet=, AmbientCapabilities=: lists accumulate (ORed), a '~' list
+ * takes names out, an empty value resets, as systemd does. */
+static int parse_caps(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        bool bounding = strcmp(k->name, "CapabilityBoundingSet") == 0;
+        uint64_t *field = bounding ? &p->u->cap_bounding : &p->u->cap_ambient;
+        struct pv_error err = { 0 };
+        uint64_t v;
+
+        if (!*value) {
+                *field = 0;
+                if (bounding)
+                        p->u->set_cap_bounding = false;
+                return 0;
+        }
+        if (pv_caps_parse(value[0] == '~' ? value + 1 : value, &v, &err) < 0)
+                return invalid_because(p, line, k->name, value, err.message);
+        if (value[0] == '~') {
+                /* the first assignment being "~X" means "everything but X" */
+                if (bounding && !p->u->set_cap_bounding)
+                        *field = UINT64_MAX;
+                *field &= ~v;
+        } else
+                *field |= v;
+        if (bounding)
+                p->u->set_cap_bounding = true;
+        return 0;
+}
+
+static int parse_protect_system(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        int b;
+
+        if (!strcmp(value, "strict"))
+                p->u->protect_system = PV_PROTECT_SYSTEM_STRICT;
+        else if (!strcmp(value, "full"))
+                p->u->protect_system = PV_PROTECT_SYSTEM_FULL;
+        else if (!*value)
+                p->u->protect_system = PV_PROTECT_SYSTEM_NO;
+        else if ((b = parse_bool(value)) >= 0)
+                p->u->protect_system = b ? PV_PROTECT_SYSTEM_YES : PV_PROTECT_SYSTEM_NO;
+        else
+                return invalid(p, line, k->name, value, "yes, no, full or strict");
+        return 0;
+}
+
+/* ReadOnlyPaths= and friends: absolute paths separated by spaces (a leading '-' each:
+ * ignored when missing); lists accumulate, empty resets. */
+static int parse_paths(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        char ***field = FIELD(p, k, char **);
+        _cleanup_free_ char *copy = NULL;
+        int r;
+
+        if (!*value) {
+                strv_free(*field);
+                *field = NULL;
+                return 0;
+        }
+        r = expand_specifiers(p, line, k->name, value, value, &copy);
+        if (r <= 0)
+                return r;
+        for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                const char *path = w[0] == '-' ? w + 1 : w, *dots = strstr(path, "/..");
+                if (path[0] != '/' || (dots && (dots[3] == '/' || dots[3] == 0)))
+                        return invalid(p, line, k->name, value, "absolute paths (a leading - each: may be missing)");
+                if (strv_append_unique(field, w) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int parse_hostname(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        if (*value && (strlen(value) > 64 || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != strlen(value)))
+                return invalid(p, line, k->name, value, "a host name: letters, digits, - and ., at most 64");
+        return parse_string(p, k, line, value);
+}
+
 /* ---- seccomp ([Service] SystemCallFilter= ..., [X-Pidvisor] SeccompPolicy=) ------------ */
 
 /* A list of syscall names and @groups as systemd writes them, checked as a policy would
@@ -1948,6 +2025,18 @@ static const struct key keys[] = {
         { SEC_SERVICE, "SystemCallArchitectures", parse_syscall_arch, 0 },
         { SEC_SERVICE, "SystemCallLog", parse_syscall_log, 0 },
         { SEC_SERVICE, "NoNewPrivileges", parse_flag, F(no_new_privs) },
+        { SEC_SERVICE, "CapabilityBoundingSet", parse_caps, 0 },
+        { SEC_SERVICE, "AmbientCapabilities", parse_caps, 0 },
+        { SEC_SERVICE, "PrivateNetwork", parse_flag, F(private_network) },
+        { SEC_SERVICE, "PrivateTmp", parse_flag, F(private_tmp) },
+        { SEC_SERVICE, "PrivateIPC", parse_flag, F(private_ipc) },
+        { SEC_SERVICE, "PrivateUsers", parse_flag, F(private_users) },
+        { SEC_SERVICE, "ProtectSystem", parse_protect_system, 0 },
+        { SEC_SERVICE, "ReadOnlyPaths", parse_paths, F(read_only_paths) },
+        { SEC_SERVICE, "ReadWritePaths", parse_paths, F(read_write_paths) },
+        { SEC_SERVICE, "InaccessiblePaths", parse_paths, F(inaccessible_paths) },
+        { SEC_SERVICE | SEC_PIDVISOR, "Hostname", parse_hostname, F(hostname) },
+        { SEC_PIDVISOR, "PrivatePIDs", parse_flag, F(private_pids) },
         { SEC_PIDVISOR, "SeccompPolicy", parse_seccomp_policy, 0 },
         { SEC_PIDVISOR, "SeccompViolation", parse_seccomp_violation, 0 },
 
@@ -2087,6 +2176,10 @@ void unit_config_free(struct unit_config *u) {
         free(u->fd_name);
         free(u->takeover_datagram);
         pv_policy_free(u->policy);
+        strv_free(u->read_only_paths);
+        strv_free(u->read_write_paths);
+        strv_free(u->inaccessible_paths);
+        free(u->hostname);
         free(u);
 }
 

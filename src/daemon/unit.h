@@ -209,6 +209,19 @@ struct unit_config {
         struct pv_policy *policy;
         bool seccomp_violation_restart; /* SeccompViolation=restart; default fail */
         bool no_new_privs;              /* NoNewPrivileges= */
+        bool set_cap_bounding;          /* CapabilityBoundingSet= given */
+        uint64_t cap_bounding;
+        uint64_t cap_ambient;           /* AmbientCapabilities= (bit N: capability N) */
+        bool private_network;           /* PrivateNetwork= */
+        bool private_tmp;               /* PrivateTmp= */
+        bool private_ipc;               /* PrivateIPC= */
+        bool private_users;             /* PrivateUsers= */
+        bool private_pids;              /* [X-Pidvisor] PrivatePIDs= */
+        int protect_system;             /* ProtectSystem=: enum pv_protect_system */
+        char **read_only_paths;         /* ReadOnlyPaths=, ReadWritePaths=, InaccessiblePaths= */
+        char **read_write_paths;        /* (a leading '-': ignored when missing) */
+        char **inaccessible_paths;
+        char *hostname;                 /* Hostname=: a UTS namespace with this name */
 
         /* [X-Pidvisor] hot restart (upgrade.c) */
         enum hot_restart hot_restart; /* default: socket with [Socket], else no */

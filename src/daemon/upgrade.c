@@ -14,6 +14,7 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "intercept.h"
 
 static void on_upgrade_timer(struct loop_event *ev, int res);
 static void on_ready_check(struct loop_event *ev, int res);
@@ -149,6 +150,12 @@ void upgrade_free(struct service *s) {
         loop_disarm(s->m->loop, &up->timer_ev);
         loop_disarm(s->m->loop, &up->check_ev);
         pv_process_release(&up->old);
+        if (up->ic) {
+                /* The successor's later binds continue as they are; the shared sockets get
+                 * the blocking mode it asked for, now that the old instance is gone. */
+                intercept_restore_flags(up->ic);
+                intercept_offer(up->ic, NULL, 0);
+        }
         /* KeepListeners=: the taken copies stay for the next crash-restart. */
         if (s->cfg && s->cfg->keep_listeners && up->n_moved > 0) {
                 pv_listeners_free(s->kept, s->n_kept);
@@ -237,10 +244,6 @@ int upgrade_begin(struct service *s, struct conn *c, json_t *id, char *why, size
                          s->name);
                 return -EOPNOTSUPP;
         }
-        if (s->cfg->hot_restart == HOT_RESTART_TRANSPARENT) {
-                snprintf(why, why_size, "HotRestart=transparent is not available in this build yet");
-                return -EOPNOTSUPP;
-        }
         up = calloc(1, sizeof(*up));
         if (!up) {
                 snprintf(why, why_size, "out of memory");
@@ -261,7 +264,7 @@ int upgrade_begin(struct service *s, struct conn *c, json_t *id, char *why, size
                 free(up);
                 return -ENOENT;
         }
-        if (up->mode == HOT_RESTART_TAKEOVER) {
+        if (up->mode == HOT_RESTART_TAKEOVER || up->mode == HOT_RESTART_TRANSPARENT) {
                 /* Taken before anything is signalled: the old instance still holds them. */
                 r = take_listeners(s, up, why, why_size);
                 if (r < 0) {
@@ -302,7 +305,8 @@ int upgrade_begin(struct service *s, struct conn *c, json_t *id, char *why, size
         log_info("%s: upgrade (HotRestart=%s): successor pid %d started, pid %d serving", s->name,
                  hot_restart_to_string((enum hot_restart)up->mode), (int)s->proc.pid, (int)up->old.pid);
         loop_timer(s->m->loop, &up->timer_ev, up->t_spawned + s->cfg->upgrade_timeout);
-        if (!upgrade_awaits_ready(s))
+        /* Transparent: the alive check starts when its last bind has been answered. */
+        if (!upgrade_awaits_ready(s) && up->mode != HOT_RESTART_TRANSPARENT)
                 loop_timer(s->m->loop, &up->check_ev, up->t_spawned + s->cfg->ready_delay);
         service_set_state(s, SERVICE_RUNNING, "upgrading: successor pid %d starting (ready within %s), pid %d serving",
                           (int)s->proc.pid, format_timespan(t, sizeof(t), s->cfg->upgrade_timeout),
@@ -538,4 +542,36 @@ const struct pv_listener *upgrade_passed_listeners(const struct service *s, size
         }
         *n = s->n_kept;
         return s->kept;
+}
+
+/* --- transparent ------------------------------------------------------------------------ */
+
+bool upgrade_wants_binds(const struct service *s) {
+        const struct unit_config *c = s->cfg;
+
+        if (s->up)
+                return s->up->mode == HOT_RESTART_TRANSPARENT && s->up->phase == UPGRADE_STARTING && s->up->n_moved;
+        /* KeepListeners=: a crash-restart of a transparent service gets the kept ones. */
+        return c && c->hot_restart == HOT_RESTART_TRANSPARENT && s->n_kept > 0;
+}
+
+void upgrade_intercept_started(struct service *s, struct intercept *ic) {
+        if (s->up) {
+                s->up->ic = ic;
+                intercept_offer(ic, s->up->moved, s->up->n_moved);
+        } else
+                intercept_offer(ic, s->kept, s->n_kept);
+}
+
+void upgrade_bind_answered(struct service *s, struct intercept *ic) {
+        struct upgrade *up = s->up;
+
+        if (!up || up->ic != ic || up->phase != UPGRADE_STARTING || ic->n_installed < ic->n_offer)
+                return;
+        /* Every listener is in the successor's hands: alive ReadyCheck= later, ready. */
+        log_debug("%s: successor pid %d bound all %zu listeners", s->name, (int)s->proc.pid, ic->n_offer);
+        if (!upgrade_awaits_ready(s)) {
+                loop_disarm(s->m->loop, &up->check_ev);
+                loop_timer(s->m->loop, &up->check_ev, now_usec(CLOCK_MONOTONIC) + s->cfg->ready_delay);
+        }
 }

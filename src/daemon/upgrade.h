@@ -46,6 +46,7 @@ struct upgrade {
         usec_t t_begin, t_spawned, t_ready, t_drain; /* CLOCK_MONOTONIC */
         usec_t manager_usec;          /* time spent in the daemon's own handlers */
         char error[512];              /* why it failed, once it has */
+        struct intercept *ic;         /* transparent: the successor's seccomp listener */
 };
 
 /* Starts an upgrade; the reply goes to (c, id) when it is over.  On a refusal (not
@@ -68,6 +69,14 @@ void upgrade_keep_listeners_later(struct service *s);
 /* HotRestart=takeover: the listeners the next main process gets after the [Socket] ones:
  * those of an upgrade under way, else the kept ones.  NULL and 0 for none. */
 const struct pv_listener *upgrade_passed_listeners(const struct service *s, size_t *n);
+
+/* Transparent mode: whether the next spawn needs its binds intercepted (an upgrade's
+ * successor, or a crash-restart with KeepListeners=); the intercept of that spawn, to
+ * offer the listeners to; and its report that a bind was answered. */
+bool upgrade_wants_binds(const struct service *s);
+struct intercept;
+void upgrade_intercept_started(struct service *s, struct intercept *ic);
+void upgrade_bind_answered(struct service *s, struct intercept *ic);
 
 /* The old instance's output pipes for the successor (step 2). */
 void upgrade_share_output(struct service *s, struct pv_stdio stdio[3]);
