@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -221,6 +222,197 @@ static void notify_unit(struct dl_daemon *d, int port) {
 
 START_TEST(test_notify_takeover_under_load) {
         upgrades_under_load(notify_unit, "takeover");
+}
+END_TEST
+
+
+/* ---- transparent: services that know nothing of LISTEN_FDS ---- */
+
+/* HotRestart=transparent: pv-upserver binds its own socket every time; the successor's
+ * bind() is answered with the old instance's listener. */
+static void transparent_unit(struct dl_daemon *d, int port) {
+        dl_write_unit(d, "web", "[Service]\nExecStart=%s --bind 127.0.0.1:%d --tag v\n"
+                      "[X-Pidvisor]\nHotRestart=transparent\nReadyCheck=delay 100ms\n", upserver(), port);
+}
+
+START_TEST(test_transparent_under_load) {
+        upgrades_under_load(transparent_unit, "transparent");
+}
+END_TEST
+
+/* The same under a seccomp policy: the interception lives in the policy's own filter
+ * (a task has one listener), and the policy still decides everything else. */
+static void transparent_policy_unit(struct dl_daemon *d, int port) {
+        dl_write_unit(d, "web", "[Service]\nExecStart=%s --bind 127.0.0.1:%d --tag v\n"
+                      "[X-Pidvisor]\nHotRestart=transparent\nReadyCheck=delay 100ms\nSeccompPolicy=server\n",
+                      upserver(), port);
+}
+
+START_TEST(test_transparent_policy_under_load) {
+        upgrades_under_load(transparent_policy_unit, "transparent");
+}
+END_TEST
+
+/* A unix socket service that unlinks its path before bind (as most do): the live
+ * socket's path must survive, and clients over the path see nothing. */
+START_TEST(test_transparent_unix_path) {
+        struct dl_daemon d;
+        struct load l;
+        char *path;
+        json_t *load, *r;
+        struct stat st1, st2;
+        int fd;
+
+        dl_init(&d);
+        path = dl_path(&d, "web.sock");
+        dl_write_unit(&d, "web", "[Service]\nExecStart=%s --bind %s --tag v\n"
+                      "[X-Pidvisor]\nHotRestart=transparent\nReadyCheck=delay 100ms\n", upserver(), path);
+        dl_start(&d, NULL);
+        dl_cli_ok(&d, "start", "web", NULL);
+        dl_sleep_ms(200);
+        dl_assert(&d, stat(path, &st1) == 0 && S_ISSOCK(st1.st_mode), "no socket at %s", path);
+        /* pv-load over the unix socket */
+        l.out = dl_path(&d, "load.json");
+        l.pid = fork();
+        ck_assert_int_ge(l.pid, 0);
+        if (l.pid == 0) {
+                fd = open(l.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0 || dup2(fd, 1) < 0)
+                        _exit(127);
+                execl(loader(), "pv-load", "--addr", path, "--conns", "4", "--duration-ms", "60000", (char *)NULL);
+                _exit(127);
+        }
+        dl_sleep_ms(200);
+        for (int i = 0; i < 10; i++) {
+                r = upgrade(&d, "web");
+                json_decref(r);
+                dl_sleep_ms(50);
+        }
+        load = load_stop(&d, &l);
+        dl_assert(&d, jnum(load, "failed") == 0 && jnum(load, "requests") > 100,
+                  "%lld of %lld requests over the unix socket failed", jnum(load, "failed"), jnum(load, "requests"));
+        dl_assert(&d, stat(path, &st2) == 0 && st2.st_ino == st1.st_ino,
+                  "the socket's path was replaced or removed (inode %lu, was %lu)", (unsigned long)st2.st_ino,
+                  (unsigned long)st1.st_ino);
+        dl_assert(&d, dl_log_count(&d, "answered 0: the listener lives on") >= 10,
+                  "the successors' unlink() of the path were not answered");
+        json_decref(load);
+        free(path);
+        dl_done(&d);
+}
+END_TEST
+
+/* Real nginx in the foreground (master process on), drained with SIGQUIT: no request
+ * lost over 20 upgrades, and the new masters really serve. */
+START_TEST(test_transparent_nginx) {
+        struct dl_daemon d;
+        struct load l;
+        json_t *load;
+        char *dir, *conf, addr[64], k[8];
+        int port = free_port();
+        FILE *f;
+
+        dl_init(&d);
+        dir = dl_path(&d, "nginx");
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        conf = dl_path(&d, "nginx/nginx.conf");
+        f = fopen(conf, "we");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f,
+                "worker_processes 1;\nerror_log %s/error.log;\npid %s/nginx.pid;\n"
+                "events { worker_connections 512; }\n"
+                "http {\n  access_log off;\n  client_body_temp_path %s;\n  proxy_temp_path %s;\n"
+                "  fastcgi_temp_path %s;\n  uwsgi_temp_path %s;\n  scgi_temp_path %s;\n"
+                "  server { listen 127.0.0.1:%d; location / { return 200 \"ok\\n\"; } }\n}\n",
+                dir, dir, dir, dir, dir, dir, dir, port);
+        fclose(f);
+        dl_write_unit(&d, "nginx", "[Service]\nExecStart=/usr/sbin/nginx -c %s -g 'daemon off;'\n"
+                      "[X-Pidvisor]\nHotRestart=transparent\nDrainSignal=SIGQUIT\nDrainTimeoutSec=20s\n", conf);
+        dl_start(&d, NULL);
+        dl_cli_ok(&d, "start", "nginx", NULL);
+        dl_sleep_ms(300);
+        snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+        snprintf(k, sizeof(k), "%d", 4);
+        l.out = dl_path(&d, "load.json");
+        l.pid = fork();
+        ck_assert_int_ge(l.pid, 0);
+        if (l.pid == 0) {
+                int fd = open(l.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0 || dup2(fd, 1) < 0)
+                        _exit(127);
+                execl(loader(), "pv-load", "--addr", addr, "--conns", k, "--http", "--duration-ms", "120000",
+                      (char *)NULL);
+                _exit(127);
+        }
+        dl_sleep_ms(200);
+        for (int i = 0; i < 20; i++) {
+                json_t *r = upgrade(&d, "nginx");
+                dl_assert(&d, !strcmp(dl_str(r, "mode"), "transparent"), "mode %s", dl_str(r, "mode"));
+                json_decref(r);
+        }
+        dl_sleep_ms(200);
+        load = load_stop(&d, &l);
+        {
+                char *fails = failures_text(load);
+                fprintf(stderr, "nginx transparent: 20 upgrades, %lld requests, %lld failed (%s)\n",
+                        jnum(load, "requests"), jnum(load, "failed"), fails);
+                dl_assert(&d, jnum(load, "failed") == 0 && jnum(load, "requests") > 500,
+                          "nginx: %lld of %lld requests failed over 20 upgrades (%s)", jnum(load, "failed"),
+                          jnum(load, "requests"), fails);
+                free(fails);
+        }
+        json_decref(load);
+        dl_cli_ok(&d, "stop", "nginx", NULL);
+        free(conf);
+        free(dir);
+        dl_done(&d);
+}
+END_TEST
+
+/* python3 -m http.server dies at once on SIGTERM: it can lose what it had in flight, and
+ * nothing else (with 4 connections, at most 4 requests an upgrade). */
+START_TEST(test_transparent_python_http) {
+        struct dl_daemon d;
+        struct load l;
+        json_t *load;
+        char addr[64];
+        int port = free_port();
+        const int n = 10;
+
+        dl_init(&d);
+        dl_write_unit(&d, "py", "[Service]\nExecStart=/usr/bin/python3 -m http.server --bind 127.0.0.1 %d\n"
+                      "WorkingDirectory=/\n[X-Pidvisor]\nHotRestart=transparent\n", port);
+        dl_start(&d, NULL);
+        dl_cli_ok(&d, "start", "py", NULL);
+        dl_sleep_ms(800);
+        snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+        l.out = dl_path(&d, "load.json");
+        l.pid = fork();
+        ck_assert_int_ge(l.pid, 0);
+        if (l.pid == 0) {
+                int fd = open(l.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0 || dup2(fd, 1) < 0)
+                        _exit(127);
+                execl(loader(), "pv-load", "--addr", addr, "--conns", "4", "--http", "--duration-ms", "120000",
+                      (char *)NULL);
+                _exit(127);
+        }
+        dl_sleep_ms(200);
+        for (int i = 0; i < n; i++)
+                json_decref(upgrade(&d, "py"));
+        load = load_stop(&d, &l);
+        {
+                char *fails = failures_text(load);
+                fprintf(stderr, "python3 -m http.server transparent: %d upgrades, %lld requests, %lld failed (%s)\n", n,
+                        jnum(load, "requests"), jnum(load, "failed"), fails);
+                dl_assert(&d, jnum(load, "refused") == 0 && jnum(load, "slow_connect") == 0,
+                          "python: connections refused during upgrades (%s)", fails);
+                dl_assert(&d, jnum(load, "failed") <= 4 * n, "python lost %lld requests over %d upgrades, more than "
+                          "the 4 it can have in flight each (%s)", jnum(load, "failed"), n, fails);
+                free(fails);
+        }
+        json_decref(load);
+        dl_done(&d);
 }
 END_TEST
 
@@ -438,6 +630,20 @@ int main(void) {
         tcase_add_test(tc, test_notify_takeover_under_load);
         tcase_add_test(tc, test_naive_restart_fails);
         pv_test_add(s, tc, pv_test_need_root());
+
+        tc = pv_test_case("transparent");
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_transparent_under_load);
+        tcase_add_test(tc, test_transparent_policy_under_load);
+        tcase_add_test(tc, test_transparent_unix_path);
+        tcase_add_test(tc, test_transparent_python_http);
+        pv_test_add(s, tc, pv_test_need_root());
+
+        tc = pv_test_case("nginx");
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_transparent_nginx);
+        pv_test_add(s, tc, access("/usr/sbin/nginx", X_OK) == 0 ? pv_test_need_root()
+                                                                : "nginx is missing (apt-get install nginx-light)");
 
         tc = pv_test_case("errors");
         tcase_set_timeout(tc, 120);
