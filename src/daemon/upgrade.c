@@ -523,7 +523,7 @@ static void on_keep(struct loop_event *ev, int res) {
 void upgrade_keep_listeners_later(struct service *s) {
         const struct unit_config *c = s->cfg;
 
-        if (!c || !c->keep_listeners || c->hot_restart != HOT_RESTART_TAKEOVER || s->up)
+        if (!c || !c->keep_listeners || (c->hot_restart != HOT_RESTART_TAKEOVER && c->hot_restart != HOT_RESTART_TRANSPARENT) || s->up)
                 return;
         loop_disarm(s->m->loop, &s->keep_ev);
         s->keep_ev.handler = on_keep;
