@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "daemon/unit.h"
+#include <pidvisor/spawn.h>
 #include "lib/strv.h"
 #include "lib/util.h"
 #include "testlib.h"
@@ -1396,6 +1397,53 @@ START_TEST(test_syscall_filter) {
 }
 END_TEST
 
+
+START_TEST(test_confinement_keys) {
+        struct unit_config *u = load_ok("[Service]\nExecStart=/bin/true\n"
+                                        "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n"
+                                        "CapabilityBoundingSet=cap_chown\n"
+                                        "AmbientCapabilities=CAP_NET_BIND_SERVICE\n"
+                                        "PrivateNetwork=yes\nPrivateTmp=true\nPrivateIPC=1\nPrivateUsers=no\n"
+                                        "ProtectSystem=strict\n"
+                                        "ReadOnlyPaths=/etc -/nonexistent\nReadOnlyPaths=/usr\n"
+                                        "ReadWritePaths=/var/lib/x\nInaccessiblePaths=/root\n"
+                                        "Hostname=box-1\n[X-Pidvisor]\nPrivatePIDs=yes\n",
+                                        "");
+
+        ck_assert(u->set_cap_bounding);
+        ck_assert_uint_eq(u->cap_bounding, (1ULL << 10) | (1ULL << 0)); /* NET_BIND_SERVICE | CHOWN */
+        ck_assert_uint_eq(u->cap_ambient, 1ULL << 10);
+        ck_assert(u->private_network && u->private_tmp && u->private_ipc && !u->private_users && u->private_pids);
+        ck_assert_int_eq(u->protect_system, PV_PROTECT_SYSTEM_STRICT);
+        ck_assert_uint_eq(strv_length(u->read_only_paths), 3);
+        ck_assert_str_eq(u->read_only_paths[1], "-/nonexistent");
+        ck_assert_str_eq(u->read_write_paths[0], "/var/lib/x");
+        ck_assert_str_eq(u->inaccessible_paths[0], "/root");
+        ck_assert_str_eq(u->hostname, "box-1");
+        unit_config_free(u);
+
+        /* "~" first: everything but; an empty value resets. */
+        u = load_ok("[Service]\nExecStart=/bin/true\nCapabilityBoundingSet=~CAP_SYS_ADMIN\nProtectSystem=full\n", "");
+        ck_assert(u->set_cap_bounding);
+        ck_assert(!(u->cap_bounding & (1ULL << 21)));
+        ck_assert(u->cap_bounding & (1ULL << 0));
+        ck_assert_int_eq(u->protect_system, PV_PROTECT_SYSTEM_FULL);
+        unit_config_free(u);
+        u = load_ok("[Service]\nExecStart=/bin/true\nCapabilityBoundingSet=CAP_CHOWN\nCapabilityBoundingSet=\nProtectSystem=yes\n", "");
+        ck_assert(!u->set_cap_bounding);
+        ck_assert_int_eq(u->protect_system, PV_PROTECT_SYSTEM_YES);
+        unit_config_free(u);
+
+        load_fails("[Service]\nExecStart=/bin/true\nCapabilityBoundingSet=CAP_FLY\n", NULL);
+        load_fails("[Service]\nExecStart=/bin/true\nProtectSystem=sometimes\n",
+                   "E web.service:3: ProtectSystem=: invalid value \"sometimes\" (expected yes, no, full or strict)\n");
+        load_fails("[Service]\nExecStart=/bin/true\nReadOnlyPaths=relative/path\n",
+                   "E web.service:3: ReadOnlyPaths=: invalid value \"relative/path\" (expected absolute paths (a leading - each: may be missing))\n");
+        load_fails("[Service]\nExecStart=/bin/true\nInaccessiblePaths=/a/../b\n", NULL);
+        load_fails("[Service]\nExecStart=/bin/true\nHostname=bad_host!\n", NULL);
+}
+END_TEST
+
 START_TEST(test_seccomp_policy_key) {
         struct unit_config *u = load_ok("[Service]\nExecStart=/bin/true\n[X-Pidvisor]\nSeccompPolicy=server\n"
                                         "SeccompViolation=restart\n",
@@ -1827,6 +1875,7 @@ int main(void) {
         tc = pv_test_case("seccomp");
         tcase_add_test(tc, test_syscall_filter);
         tcase_add_test(tc, test_seccomp_policy_key);
+        tcase_add_test(tc, test_confinement_keys);
         pv_test_add(s, tc, NULL);
 
         tc = pv_test_case("syntax");
