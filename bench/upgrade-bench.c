@@ -116,7 +116,8 @@ static const struct variant variants[] = {
 };
 #define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))
 
-static const char transparent_note[] = "transparent: not measured (not implemented yet)";
+static const char transparent_note[] =
+        "transparent: not measured (not implemented yet; nor, therefore, the cost of an intercepted bind)";
 static const char nginx_pv_note[] =
         "nginx under pidvisor, HotRestart=takeover: not measured (nginx does not read LISTEN_FDS, "
         "so its successor would bind the port itself and fail; only transparent could serve it)";
@@ -1459,7 +1460,7 @@ static void bench_load(const struct options *o)
                         printf(" %9s", "-");
                 putchar('\n');
         }
-        printf("  %-22s not measured (not implemented yet)\n", "transparent");
+        printf("  %s\n", transparent_note);
         printf("  %s\n", nginx_pv_note);
         printf("  upg-ms: median wall time of one upgrade (restart) as the client saw it; mgr-us: "
                "median manager_usec; cpu-us: median CPU time\n  the daemon used per upgrade "
@@ -1529,7 +1530,7 @@ static void bench_soak(const struct options *o)
         const struct variant *v = NULL;
         char units[PATH_MAX], kinds[256], tag[32];
         struct daemon d;
-        struct load l, next;
+        struct load l, next = { 0 };
         struct load_result total = { 0 }, seg;
         struct series s = { 0 }, seg_s = { 0 };
         struct leak_probe p0, p1;
