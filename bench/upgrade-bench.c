@@ -4,7 +4,8 @@
  * measured in the same run.
  *
  *   latency  Upgrade latency, split as command -> successor ready -> old instance gone,
- *            and the daemon's own share of it (the reply's manager_usec), with no load,
+ *            and the daemon's own share of it (the reply's manager_usec, and the CPU
+ *            time the daemon used per request, which preemption cannot inflate), no load,
  *            for HotRestart=socket and takeover, each with Type=notify (READY=1) and with
  *            ReadyCheck=delay (100 ms).  Rounds rotate over the methods.  Baselines in
  *            the same rounds: a "floor" that does the same hand-over itself with
@@ -29,14 +30,13 @@
  * bind the port itself and fail; only transparent mode could serve it.
  *
  * nginx runs in the foreground (`daemon off;`, master process on) under this bench.  It
- * ignores USR2 while its parent is still the process that started it (it cannot tell a
- * supervisor from an old binary), so it is started through an intermediate process that
- * exits once nginx has written its pid file: its master is then this bench's child (we
- * are a child subreaper), and so is each new master once the old one has gone.  Without
- * `daemon off;`... nothing changes but the parent; with it, nginx ignores WINCH (it only
- * honours it when daemonized), so QUIT both stops the old workers gracefully and ends the
- * old master, which is what WINCH+QUIT do together.  The new master counts as ready when
- * it has all its workers.
+ * ignores USR2 while its parent is still the process that started it (it takes that for
+ * an old binary still running), so it is started through an intermediate process that
+ * exits once nginx has written its pid file; the master then becomes our child (we are a
+ * child subreaper), and so does each new master once its predecessor is gone.  Not
+ * daemonized, nginx also ignores WINCH, so it is QUIT that stops the old workers
+ * gracefully and ends the old master (what WINCH then QUIT do together).  A new master
+ * counts as ready once it has all its workers.
  *
  * The servers are tests/fixtures/pv-upserver (answers "TAG PID\n", drains on SIGTERM)
  * and the load is tests/fixtures/pv-load, both built again for the bench.  Anything
