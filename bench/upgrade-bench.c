@@ -43,7 +43,8 @@
  * unexpected (an upgrade refused or failed, a failed request in a pidvisor mode, a naive
  * restart that shows no failure, a wrong pid, a successor that never answered, a leaked
  * descriptor, a zombie, a process or cgroup left behind, a daemon that does not exit
- * cleanly) is printed as "PROBLEM:" and makes the exit status 1.
+ * cleanly, a line in the daemon log at --log-level warning) is printed as "PROBLEM:" and
+ * makes the exit status 1.
  *
  * Usage: upgrade-bench [OPTIONS] [latency] [load]      (default: both)
  *        upgrade-bench [OPTIONS] --soak[=N]
@@ -1649,6 +1650,23 @@ static void bench_soak(const struct options *o)
         free(seg_pids);
 }
 
+/* The daemons run with --log-level warning and share their stderr log with the fixtures'
+ * (pv-load, the floors' servers): in a clean run it stays empty, so any line in it is a
+ * daemon warning or error, or a fixture's complaint.  bench_finish() prints its head. */
+static void check_daemon_log(void)
+{
+        char line[1024];
+        FILE *f = fopen(log_path, "re");
+        unsigned n = 0;
+
+        while (f && fgets(line, sizeof(line), f))
+                n++;
+        if (f)
+                fclose(f);
+        if (n)
+                problem("%u lines in the daemon log %s (warnings or errors; see below)", n, log_path);
+}
+
 /* --- main ---------------------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -1853,5 +1871,6 @@ int main(int argc, char **argv)
                 bench_latency(&o);
         if (want[1])
                 bench_load(&o);
+        check_daemon_log();
         return bench_finish(o.keep);
 }
