@@ -170,7 +170,7 @@ uint64_t cg_physical_memory(void) {
 }
 
 uint64_t cg_system_tasks_max(void) {
-        uint64_t a = PIDS_MAX_LIMIT, b = PIDS_MAX_LIMIT, v;
+        uint64_t a = PIDS_MAX_LIMIT, b = PIDS_MAX_LIMIT, v = 0;
 
         if (read_u64_file("/proc/sys/kernel/threads-max", &v) == 0 && v > 0)
                 a = v;
