@@ -514,6 +514,18 @@ START_TEST(test_upgrade_errors) {
         svc = dl_status(&d, "web");
         pid = dl_int(svc, "pid");
         json_decref(svc);
+        /* Type=simple: running once spawned; wait until it listens. */
+        for (int i = 0; i < 100; i++) {
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                bool up = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+                close(fd);
+                if (up)
+                        break;
+                dl_sleep_ms(20);
+        }
+        assert_still_serving(&d, port, pid);
 
         /* A successor that cannot be executed: the error says so, the old one serves. */
         dl_write_unit(&d, "web", "[Service]\nExecStart=/nonexistent/server --bind 127.0.0.1:%d\n"
@@ -568,6 +580,46 @@ START_TEST(test_upgrade_errors) {
         json_decref(svc);
         dl_assert(&d, dl_count_zombies_of(d.pid) == 0, "zombies left");
         dl_cli_ok(&d, "stop", "web", "plain", "nolisten", NULL);
+        dl_done(&d);
+}
+END_TEST
+
+
+/* pidfd_getfd needs ptrace access: a daemon running as nobody cannot take the sockets of
+ * a service that made itself non-dumpable.  The upgrade is refused with what the kernel
+ * wants, and the service goes on serving. */
+START_TEST(test_takeover_eperm) {
+        static const char *const prefix[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                               NULL };
+        static const char *const extra[] = { "--log-level", "debug", NULL };
+        struct dl_daemon d;
+        json_t *svc;
+        char *err;
+        int port = free_port();
+
+        dl_init(&d);
+        ck_assert_int_eq(chown(d.dir, 65534, 65534), 0);
+        dl_write_unit(&d, "web",
+                      "[Service]\nExecStart=/usr/bin/python3 -c \"import ctypes,socket;"
+                      "ctypes.CDLL(None).prctl(4,0,0,0,0);"
+                      "s=socket.socket();s.bind(('127.0.0.1',%d));s.listen();"
+                      "[c.close() for c,_ in iter(s.accept,None)]\"\n"
+                      "[X-Pidvisor]\nHotRestart=takeover\n",
+                      port);
+        dl_start_full(&d, prefix, extra);
+        dl_assert(&d, dl_proc_status_field(d.pid, "Uid") == 65534, "the daemon does not run as uid 65534");
+        dl_cli_ok(&d, "start", "web", NULL);
+        dl_sleep_ms(500);
+        json_decref(upgrade_error(&d, "web", &err));
+        dl_assert(&d, (strstr(err, "Operation not permitted") || strstr(err, "Permission denied")) &&
+                          strstr(err, "ptrace") && strstr(err, "CAP_SYS_PTRACE"),
+                  "error \"%s\" should say what pidfd_getfd needs", err);
+        free(err);
+        svc = dl_status(&d, "web");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "running") && json_array_size(json_object_get(svc, "history")) == 0,
+                  "state %s after the refused upgrade", dl_str(svc, "state"));
+        json_decref(svc);
+        dl_cli_ok(&d, "stop", "web", NULL);
         dl_done(&d);
 }
 END_TEST
@@ -649,6 +701,7 @@ int main(void) {
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_upgrade_errors);
         tcase_add_test(tc, test_keep_listeners_crash);
+        tcase_add_test(tc, test_takeover_eperm);
         pv_test_add(s, tc, pv_test_need_root());
 
         ret = pv_test_main(s);

@@ -79,6 +79,11 @@ int pv_listeners_take(const struct pv_process *p, int flags, struct pv_listener 
 
         snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)p->pid);
         d = opendir(dir);
+        if (!d && (errno == EACCES || errno == EPERM))
+                return pv_error_setf(err, -EPERM,
+                                     "cannot list the descriptors of pid %d (%s): Permission denied (it takes "
+                                     "ptrace access: the same user and a dumpable process, or CAP_SYS_PTRACE)",
+                                     (int)p->pid, dir);
         if (!d)
                 return pv_error_set(err, negerrno(), "opendir %s", dir);
         while ((de = readdir(d))) {
