@@ -1451,7 +1451,13 @@ START_TEST(test_seccomp_policy_key) {
 
         ck_assert_ptr_nonnull(u->policy);
         ck_assert(u->seccomp_violation_restart);
+        ck_assert(!u->seccomp_ssb_allow);
         unit_config_free(u);
+        u = load_ok("[Service]\nExecStart=/bin/true\n[X-Pidvisor]\nSeccompPolicy=strict\nSeccompSpeculativeStoreBypass=allow\n", "");
+        ck_assert(u->seccomp_ssb_allow);
+        unit_config_free(u);
+        load_fails("[Service]\nExecStart=/bin/true\n[X-Pidvisor]\nSeccompSpeculativeStoreBypass=off\n",
+                   "E web.service:4: SeccompSpeculativeStoreBypass=: invalid value \"off\" (expected kernel or allow)\n");
         load_fails("[Service]\nExecStart=/bin/true\n[X-Pidvisor]\nSeccompViolation=maybe\n",
                    "E web.service:4: SeccompViolation=: invalid value \"maybe\" (expected fail or restart)\n");
 }

@@ -737,7 +737,8 @@ static int confine(struct service *s, struct pv_spawn_attr *a, struct sandbox *b
         a->n_inaccessible_paths = strv_length(c->inaccessible_paths);
 
         if (c->policy) {
-                unsigned flags = PV_POLICY_NOTIFY_KILLS | (transparent ? PV_POLICY_NOTIFY_BINDS : 0);
+                unsigned flags = PV_POLICY_NOTIFY_KILLS | (transparent ? PV_POLICY_NOTIFY_BINDS : 0) |
+                                 (c->seccomp_ssb_allow ? PV_POLICY_SSB_ALLOW : 0);
                 int r = pv_policy_cache_get(s->m->policy_cache, c->policy, flags, &b->prog, &err);
                 if (r < 0) {
                         snprintf(why, why_size, "seccomp policy: %s", err.message);

@@ -1880,6 +1880,19 @@ static int parse_seccomp_policy(struct parser *p, const struct key *k, unsigned 
         return p->seccomp_policy ? 0 : -ENOMEM;
 }
 
+/* Speculative Store Bypass under the filter: "kernel" (default: the kernel's own policy,
+ * which for seccomp tasks may mean the mitigation is forced on) or "allow"
+ * (SECCOMP_FILTER_FLAG_SPEC_ALLOW: no forced mitigation; docs/policy.md). */
+static int parse_seccomp_ssb(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        if (!*value || !strcmp(value, "kernel"))
+                p->u->seccomp_ssb_allow = false;
+        else if (!strcmp(value, "allow"))
+                p->u->seccomp_ssb_allow = true;
+        else
+                return invalid(p, line, k->name, value, "kernel or allow");
+        return 0;
+}
+
 static int parse_seccomp_violation(struct parser *p, const struct key *k, unsigned line, const char *value) {
         if (!*value || !strcmp(value, "fail"))
                 p->u->seccomp_violation_restart = false;
@@ -2039,6 +2052,7 @@ static const struct key keys[] = {
         { SEC_PIDVISOR, "PrivatePIDs", parse_flag, F(private_pids) },
         { SEC_PIDVISOR, "SeccompPolicy", parse_seccomp_policy, 0 },
         { SEC_PIDVISOR, "SeccompViolation", parse_seccomp_violation, 0 },
+        { SEC_PIDVISOR, "SeccompSpeculativeStoreBypass", parse_seccomp_ssb, 0 },
 
         /* resource limits through cgroups (cgroup-limits.c) */
         { SEC_SERVICE, "MemoryMax", parse_memory_limit, F(cg_limits.memory_max) },

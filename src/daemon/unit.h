@@ -208,6 +208,7 @@ struct unit_config {
          * its errors are the unit's; the daemon compiles it (cached) at the start. */
         struct pv_policy *policy;
         bool seccomp_violation_restart; /* SeccompViolation=restart; default fail */
+        bool seccomp_ssb_allow;         /* SeccompSpeculativeStoreBypass=allow; default kernel */
         bool no_new_privs;              /* NoNewPrivileges= */
         bool set_cap_bounding;          /* CapabilityBoundingSet= given */
         uint64_t cap_bounding;
