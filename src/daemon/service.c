@@ -1527,7 +1527,25 @@ static void service_set_main_pid(struct service *s, pid_t pid) {
 /* A process of the service called what its policy kills (intercept.c, which kills it).
  * For the main process, its exit will say so; another process's end is only logged. */
 void service_seccomp_violation(struct service *s, pid_t pid, const char *syscall) {
-        if (pid == s->proc.pid && !s->proc_is_pre) {
+        bool main = pid == s->proc.pid;
+
+        /* Under PrivatePIDs= our process is the namespace's init and the command is its
+         * child (the caller holds it stopped in the notified call, so /proc is current). */
+        if (!main && s->cfg && s->cfg->private_pids) {
+                char path[64], line[256];
+                pid_t ppid = 0;
+                FILE *f;
+
+                snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+                f = fopen(path, "re");
+                while (f && fgets(line, sizeof(line), f))
+                        if (sscanf(line, "PPid: %d", &ppid) == 1)
+                                break;
+                if (f)
+                        fclose(f);
+                main = ppid == s->proc.pid;
+        }
+        if (main) {
                 free(s->seccomp_kill);
                 s->seccomp_kill = strdup(syscall);
         } else
@@ -1553,7 +1571,9 @@ static void service_proc_exited(struct service *s, const struct pv_exit *exit_in
                         ;
                 pipe_flush_partial(o);
         }
-        if (known && s->seccomp_kill && ex.signaled) {
+        /* (Under PrivatePIDs= the init reports the kill as 128+SIGKILL.) */
+        if (known && s->seccomp_kill &&
+            (ex.signaled || (c->private_pids && ex.status == 128 + SIGKILL))) {
                 /* A policy kill is not a crash: no tight restart loop on it.  The unit
                  * chooses (SeccompViolation=): failed at once, or Restart= with backoff. */
                 snprintf(cause, sizeof(cause), "killed by seccomp (syscall %.100s)", s->seccomp_kill);
@@ -1568,6 +1588,9 @@ static void service_proc_exited(struct service *s, const struct pv_exit *exit_in
                 ec = EXIT_CAUSE_UNCLEAN_CODE;
                 ex.status = 255;
         }
+        /* A pending kill belongs to this exit only, not to the next command's. */
+        free(s->seccomp_kill);
+        s->seccomp_kill = NULL;
         /* An upgrade's successor that dies before it is ready: the old instance serves on. */
         if (s->up && !was_pre && upgrade_successor_exited(s, cause))
                 return;
