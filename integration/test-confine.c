@@ -1048,7 +1048,7 @@ START_TEST(test_private_pids) {
 
         dl_cli_ok(&d, "start", "stopme", NULL);
         pid = main_pid(&d, "stopme");
-        (void)wait_file(&d, tf("%s/stopme.out", d.dir), "ready\n", DL_DEADLINE_MS);
+        free(wait_file(&d, tf("%s/stopme.out", d.dir), "ready\n", DL_DEADLINE_MS));
         nspid = proc_status(&d, pid, "NSpid");
         dl_assert(&d, !strcmp(nspid, tf("%d\t1", (int)pid)), "status names pid %d, whose NSpid is \"%s\"",
                   (int)pid, nspid);
