@@ -1237,6 +1237,66 @@ START_TEST(test_kill_of_a_child) {
 }
 END_TEST
 
+/* Under PrivatePIDs=yes the process pidvisor started is the namespace's init, and the
+ * policy kills the service below it: status must still name the call, and the kill is
+ * not a plain failure (SeccompViolation=fail, not restarted by Restart=on-failure). */
+START_TEST(test_kill_under_private_pids) {
+        struct dl_daemon d;
+        json_t *svc;
+        char *out;
+
+        dl_init(&d);
+        dl_write_unit(&d, "pp",
+                      "[Service]\nExecStart=%s ptrace %s/pp.out\nRestart=on-failure\nRestartSec=100ms\n"
+                      "[X-Pidvisor]\nSeccompPolicy=server\nPrivatePIDs=yes\n",
+                      escape_bin(), d.dir);
+        dl_start(&d, "--log-level", "info", NULL);
+        start(&d, "pp");
+        svc = dl_wait_status(&d, "pp", DL_DEADLINE_MS, "with an exit", history_has, (void *)(uintptr_t)1);
+        dl_assert(&d, !strcmp(cause(svc, 0), "killed by seccomp (syscall ptrace)"),
+                  "a kill under PrivatePIDs=yes reads \"%s\": %s", cause(svc, 0), json_dumps(svc, JSON_COMPACT));
+        json_decref(svc);
+        dl_sleep_ms(300);
+        svc = dl_status(&d, "pp");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "failed") && dl_int(svc, "restarts") == 0,
+                  "a kill under PrivatePIDs=yes was restarted: %s", json_dumps(svc, JSON_COMPACT));
+        json_decref(svc);
+        out = dl_read_file(tf("%s/pp.out", d.dir));
+        expect_text(&d, "pp.out", out, "ptrace trying\n");
+        free(out);
+        dl_done(&d);
+        tf_done();
+}
+END_TEST
+
+/* An ExecStartPre= command runs under the unit's policy too; its kill must read as one
+ * ("ExecStartPre= 1 killed by seccomp (syscall mount)"), not as a SIGKILL crash. */
+START_TEST(test_kill_in_exec_start_pre) {
+        struct dl_daemon d;
+        json_t *svc;
+        const char *want = "ExecStartPre= 1 killed by seccomp (syscall mount)";
+
+        dl_init(&d);
+        dl_write_unit(&d, "pre",
+                      "[Service]\nExecStartPre=%s mount %s/pre.out\nExecStart=%s sleep 60\nRestart=on-failure\n"
+                      "RestartSec=100ms\n[X-Pidvisor]\nSeccompPolicy=server\n",
+                      escape_bin(), d.dir, dl_fixture());
+        dl_start(&d, "--log-level", "info", NULL);
+        start(&d, "pre");
+        svc = dl_wait_status(&d, "pre", DL_DEADLINE_MS, "with an exit", history_has, (void *)(uintptr_t)1);
+        dl_assert(&d, !strcmp(cause(svc, 0), want), "a kill in ExecStartPre= reads \"%s\", expected \"%s\": %s",
+                  cause(svc, 0), want, json_dumps(svc, JSON_COMPACT));
+        json_decref(svc);
+        dl_sleep_ms(300);
+        svc = dl_status(&d, "pre");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "failed") && dl_int(svc, "restarts") == 0,
+                  "a kill in ExecStartPre= was restarted: %s", json_dumps(svc, JSON_COMPACT));
+        json_decref(svc);
+        dl_done(&d);
+        tf_done();
+}
+END_TEST
+
 static const char *need_root(void) {
         return pv_test_need_root();
 }
@@ -1286,6 +1346,8 @@ int main(void) {
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_violation_restart);
         tcase_add_test(tc, test_kill_of_a_child);
+        tcase_add_test(tc, test_kill_under_private_pids);
+        tcase_add_test(tc, test_kill_in_exec_start_pre);
         pv_test_add(s, tc, need_root());
 
         tc = pv_test_case("programs");
