@@ -1721,6 +1721,18 @@ static int parse_hostname(struct parser *p, const struct key *k, unsigned line, 
         return parse_string(p, k, line, value);
 }
 
+/* systemd's confinement keys that pidvisor does not implement.  Ignoring one would run the
+ * service less confined than its unit file says, so anything that asks for confinement is
+ * an error (fail closed); an empty or false value asks for nothing and is accepted. */
+static int parse_sandbox_unsupported(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        if (!*value || parse_bool(value) == 0)
+                return 0;
+        return report(p, true, line,
+                      "%s= is not supported: the service would run less confined than its unit file says "
+                      "(docs/sandbox.md lists the confinement keys pidvisor implements)",
+                      k->name);
+}
+
 /* ---- seccomp ([Service] SystemCallFilter= ..., [X-Pidvisor] SeccompPolicy=) ------------ */
 
 /* A list of syscall names and @groups as systemd writes them, checked as a policy would
@@ -2050,6 +2062,42 @@ static const struct key keys[] = {
         { SEC_SERVICE, "InaccessiblePaths", parse_paths, F(inaccessible_paths) },
         { SEC_SERVICE | SEC_PIDVISOR, "Hostname", parse_hostname, F(hostname) },
         { SEC_PIDVISOR, "PrivatePIDs", parse_flag, F(private_pids) },
+        /* systemd's older names */
+        { SEC_SERVICE, "ReadOnlyDirectories", parse_paths, F(read_only_paths) },
+        { SEC_SERVICE, "ReadWriteDirectories", parse_paths, F(read_write_paths) },
+        { SEC_SERVICE, "InaccessibleDirectories", parse_paths, F(inaccessible_paths) },
+        { SEC_SERVICE, "ProtectHome", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "PrivateDevices", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "PrivateMounts", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "ProtectKernelTunables", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "ProtectKernelModules", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "ProtectKernelLogs", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "ProtectControlGroups", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "ProtectClock", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "ProtectHostname", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "ProtectProc", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "ProcSubset", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "RestrictAddressFamilies", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "RestrictNamespaces", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "RestrictRealtime", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "RestrictSUIDSGID", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "LockPersonality", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "MemoryDenyWriteExecute", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "RemoveIPC", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "DynamicUser", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "RootDirectory", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "RootImage", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "BindPaths", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "BindReadOnlyPaths", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "TemporaryFileSystem", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "DevicePolicy", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "DeviceAllow", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "IPAddressDeny", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "IPAddressAllow", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "SecureBits", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "NetworkNamespacePath", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "IPCNamespacePath", parse_sandbox_unsupported, 0 },
+        { SEC_SERVICE, "RestrictFileSystems", parse_sandbox_unsupported, 0 },
         { SEC_PIDVISOR, "SeccompPolicy", parse_seccomp_policy, 0 },
         { SEC_PIDVISOR, "SeccompViolation", parse_seccomp_violation, 0 },
         { SEC_PIDVISOR, "SeccompSpeculativeStoreBypass", parse_seccomp_ssb, 0 },
