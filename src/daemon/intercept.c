@@ -221,11 +221,11 @@ static void handle_bind(struct intercept *ic, const struct seccomp_notif *req) {
                 int fl = fcntl(theirs, F_GETFL);
 
                 if (ioctl(ic->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
-                        if (errno != ENOENT)
-                                log_warning("%s: installing the listener at fd %d of pid %d: %s; bound as it is",
-                                            ic->s->name, nr, (int)req->pid, strerror(errno));
-                        if (errno == ENOENT)
+                        int e = errno;
+                        if (e == ENOENT) /* the call is gone */
                                 goto out;
+                        log_warning("%s: installing the listener at fd %d of pid %d: %s; bound as it is",
+                                    ic->s->name, nr, (int)req->pid, strerror(e));
                         goto cont;
                 }
                 if (ic->installed_at[i] < 0)
@@ -327,6 +327,10 @@ static void handle_kill(struct intercept *ic, const struct seccomp_notif *req) {
 static void intercept_free(struct intercept *ic) {
         struct intercept **pp;
 
+        if (ic->s->up && ic->s->up->ic == ic)
+                ic->s->up->ic = NULL;
+        intercept_offer(ic, NULL, 0);
+
         for (pp = &ic->s->intercepts; *pp; pp = &(*pp)->next)
                 if (*pp == ic) {
                         *pp = ic->next;
@@ -411,7 +415,10 @@ int intercept_add(struct service *s, int fd, pid_t pid, bool kills, struct inter
         return 0;
 }
 
-void intercept_offer(struct intercept *ic, struct pv_listener *l, size_t n) {
+void intercept_offer(struct intercept *ic, const struct pv_listener *l, size_t n) {
+        /* Copies, descriptors included: the offer must outlive whatever array it came from
+         * (KeepListeners= replaces its copies while the instance runs). */
+        pv_listeners_free(ic->offer, ic->n_offer);
         free(ic->installed_at);
         free(ic->wanted_flags);
         ic->installed_at = ic->wanted_flags = NULL;
@@ -419,18 +426,31 @@ void intercept_offer(struct intercept *ic, struct pv_listener *l, size_t n) {
         ic->n_offer = ic->n_installed = 0;
         if (!l || n == 0)
                 return;
+        ic->offer = calloc(n, sizeof(*ic->offer));
         ic->installed_at = malloc(n * sizeof(int));
         ic->wanted_flags = calloc(n, sizeof(int));
-        if (!ic->installed_at || !ic->wanted_flags) {
-                free(ic->installed_at);
-                free(ic->wanted_flags);
-                ic->installed_at = ic->wanted_flags = NULL;
-                return;
-        }
-        for (size_t i = 0; i < n; i++)
+        if (!ic->offer || !ic->installed_at || !ic->wanted_flags)
+                goto fail;
+        for (size_t i = 0; i < n; i++) {
+                ic->offer[i] = l[i];
+                ic->offer[i].fd = fcntl(l[i].fd, F_DUPFD_CLOEXEC, DAEMON_FD_HIGH);
                 ic->installed_at[i] = -1;
-        ic->offer = l;
+                if (ic->offer[i].fd < 0) {
+                        while (i-- > 0)
+                                safe_close(ic->offer[i].fd);
+                        goto fail;
+                }
+        }
         ic->n_offer = n;
+        return;
+fail:
+        log_error("%s: cannot offer the listeners to pid %d: %s; its binds go on as they are", ic->s->name,
+                  (int)ic->pid, strerror(errno ? errno : ENOMEM));
+        free(ic->offer);
+        free(ic->installed_at);
+        free(ic->wanted_flags);
+        ic->offer = NULL;
+        ic->installed_at = ic->wanted_flags = NULL;
 }
 
 void intercept_restore_flags(struct intercept *ic) {

@@ -35,7 +35,7 @@ struct intercept {
         pid_t pid; /* the main process it was made for, for messages */
         bool kills; /* PV_POLICY_NOTIFY_KILLS: every other notification is a policy kill */
         /* transparent: the listeners offered, and where each went */
-        struct pv_listener *offer; /* borrowed from the upgrade; NULL once it is over */
+        struct pv_listener *offer; /* copies (own descriptors); NULL once the upgrade is over */
         size_t n_offer;
         int *installed_at;  /* the successor's fd number per listener, -1: not yet */
         int *wanted_flags;  /* O_NONBLOCK of the successor's own socket, per listener */
@@ -51,7 +51,7 @@ const struct sock_fprog *intercept_transparent_filter(void);
 int intercept_add(struct service *s, int fd, pid_t pid, bool kills, struct intercept **ret);
 /* Listeners for `ic` to install where its processes bind their addresses; NULL, 0 when
  * the upgrade is over (binds then continue as they are). */
-void intercept_offer(struct intercept *ic, struct pv_listener *l, size_t n);
+void intercept_offer(struct intercept *ic, const struct pv_listener *l, size_t n);
 /* After the old instance is gone: the shared sockets get the O_NONBLOCK flag the
  * successor's own sockets had (the open file description is shared, so the old
  * instance's flag was in force until now). */

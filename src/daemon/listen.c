@@ -252,6 +252,16 @@ int service_sockets_sync(struct service *s, char *why, size_t why_size) {
                         fds[i] = s->listen_fds[j];
                         continue;
                 }
+                /* Same address and type with other options: the old socket holds the
+                 * address, so it goes first (this runs while the service is down). */
+                for (j = 0; j < s->n_listen_fds; j++) {
+                        const char *o = s->listen_keys[j], *end = strstr(keys[i], " backlog=");
+                        size_t where = end ? (size_t)(end - keys[i]) : strlen(keys[i]);
+                        if (!reused[j] && s->listen_fds[j] >= 0 && !strncmp(o, keys[i], where) && o[where] == ' ') {
+                                s->listen_fds[j] = safe_close(s->listen_fds[j]);
+                                reused[j] = true;
+                        }
+                }
                 r = listen_open(c, l, &fds[i], what, sizeof(what));
                 if (r < 0) {
                         snprintf(why, why_size, "%s:%u: %s=%s: %s", c->socket_file, l->line,
@@ -271,6 +281,13 @@ int service_sockets_sync(struct service *s, char *why, size_t why_size) {
                                 safe_close(fds[k]);
                         free(keys[k]);
                 }
+                /* An old socket closed for its new options cannot come back: then none
+                 * of the old set is kept, and the next start binds afresh. */
+                for (size_t j = 0; j < s->n_listen_fds; j++)
+                        if (s->listen_fds[j] < 0) {
+                                service_sockets_close(s);
+                                break;
+                        }
                 return r;
         }
         for (size_t j = 0; j < s->n_listen_fds; j++) {

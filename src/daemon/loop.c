@@ -260,6 +260,16 @@ int loop_timer(struct loop *l, struct loop_event *ev, usec_t deadline) {
         return arm(l, ev, KIND_TIMER, -1, 0, deadline ? deadline : 1);
 }
 
+void loop_event_move(struct loop *l, struct loop_event *from, struct loop_event *to) {
+        uint32_t idx = from->slot;
+
+        loop_disarm(l, to);
+        to->slot = idx;
+        from->slot = 0;
+        if (idx)
+                slot_at(l, idx)->ev = to;
+}
+
 void loop_disarm(struct loop *l, struct loop_event *ev) {
         uint32_t idx = ev->slot;
 

@@ -67,6 +67,10 @@ int loop_child(struct loop *l, struct loop_event *ev, int pidfd);
 const siginfo_t *loop_child_info(const struct loop *l);
 /* deadline_monotonic must be > 0; a deadline in the past fires on the next turn. */
 int loop_timer(struct loop *l, struct loop_event *ev, usec_t deadline_monotonic);
+/* Hands an armed watch over to another event (its own handler and data then receive
+ * the completion), without cancelling anything: a child already reaped by an in-flight
+ * IORING_OP_WAITID keeps its status.  `to` is disarmed first; `from` ends disarmed. */
+void loop_event_move(struct loop *l, struct loop_event *from, struct loop_event *to);
 /* Cancels an armed event (no-op when it is not armed). */
 void loop_disarm(struct loop *l, struct loop_event *ev);
 

@@ -316,7 +316,7 @@ struct service *manager_service_of_pid(struct manager *m, pid_t pid) {
                         name[len - 8] = 0;
                         *slash = 0;
                         /* Only our own cgroups: the parent must be our base directory. */
-                        if (!strstr(m->cgroup_base, line + 3) ||
+                        if (!line[3] || !strstr(m->cgroup_base, line + 3) ||
                             strcmp(m->cgroup_base + strlen(m->cgroup_base) - strlen(line + 3), line + 3))
                                 break;
                         fclose(f);

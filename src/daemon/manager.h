@@ -218,6 +218,12 @@ void service_seccomp_violation(struct service *s, pid_t pid, const char *syscall
 int service_apply_pending_config(struct service *s, char *why, size_t why_size);
 int service_spawn_successor(struct service *s, char *why, size_t why_size);
 void service_watch_main(struct service *s);
+/* The handler s->child_ev needs for s->proc (child, or not our child), without arming. */
+void service_watch_handler(struct service *s);
+void service_watchdog_rearm(struct service *s);
+/* A process of the service that is no longer its main one: reaped when it ends (its
+ * watch, if armed, is handed over from *ev). */
+void service_adopt_former(struct service *s, struct pv_process *p, struct loop_event *ev);
 int manager_reload(struct manager *m, bool restart_changed, json_t **report);
 double manager_random01(struct manager *m);
 /* After a child was reaped: in subreaper/PID 1 mode, look for orphans again. */

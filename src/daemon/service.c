@@ -56,6 +56,7 @@ static void service_schedule(struct service *s, usec_t delay);
 static void service_set_main_pid(struct service *s, pid_t pid);
 static void main_started(struct service *s);
 static void on_foreign_exit(struct loop_event *ev, int res);
+static void on_former_exit(struct loop_event *ev, int res);
 static void service_spawn_next(struct service *s);
 static void service_enter_running(struct service *s);
 static void service_enter_dead(struct service *s, const char *cause, enum exit_cause ec,
@@ -257,8 +258,16 @@ void service_set_state(struct service *s, enum service_state st, const char *fmt
                 manager_schedule_collect(s->m);
         /* The fd store lives while the service does, restarts included (a failed unit
          * with a cooldown timer will start again too). */
-        if ((st == SERVICE_INACTIVE || st == SERVICE_FAILED) && !loop_event_armed(&s->timer_ev))
+        if ((st == SERVICE_INACTIVE || st == SERVICE_FAILED) && !loop_event_armed(&s->timer_ev)) {
                 service_fdstore_release(s);
+                /* KeepListeners= copies too: a stopped service must not keep its port. */
+                loop_disarm(s->m->loop, &s->keep_ev);
+                if (!s->up) {
+                        pv_listeners_free(s->kept, s->n_kept);
+                        s->kept = NULL;
+                        s->n_kept = 0;
+                }
+        }
         if (st == SERVICE_INACTIVE || st == SERVICE_FAILED || st == SERVICE_AUTO_RESTART)
                 deps_went_down(s);
         deps_dispatch(s->m);
@@ -1165,19 +1174,40 @@ int service_spawn_successor(struct service *s, char *why, size_t why_size) {
         return r;
 }
 
+void service_watch_handler(struct service *s) {
+        s->child_ev.handler = s->proc_not_child ? on_foreign_exit : on_child;
+        s->child_ev.data = s;
+}
+
 void service_watch_main(struct service *s) {
         int r;
 
         loop_disarm(s->m->loop, &s->child_ev);
-        if (s->proc_not_child) {
-                s->child_ev.handler = on_foreign_exit;
+        service_watch_handler(s);
+        if (s->proc_not_child)
                 r = loop_poll(s->m->loop, &s->child_ev, s->proc.pidfd, POLLIN);
-        } else {
-                s->child_ev.handler = on_child;
+        else
                 r = loop_child(s->m->loop, &s->child_ev, s->proc.pidfd);
-        }
         if (r < 0)
                 log_error("%s: cannot watch pid %d: %s", s->name, (int)s->proc.pid, strerror(-r));
+}
+
+void service_watchdog_rearm(struct service *s) {
+        if (s->state == SERVICE_RUNNING)
+                watchdog_arm(s);
+}
+
+void service_adopt_former(struct service *s, struct pv_process *p, struct loop_event *ev) {
+        loop_disarm(s->m->loop, &s->former_ev);
+        pv_process_release(&s->former);
+        s->former = *p;
+        *p = PV_PROCESS_NULL;
+        s->former_ev.handler = on_former_exit;
+        s->former_ev.data = s;
+        if (ev && loop_event_armed(ev))
+                loop_event_move(s->m->loop, ev, &s->former_ev);
+        else if (loop_child(s->m->loop, &s->former_ev, s->former.pidfd) < 0)
+                pv_process_release(&s->former);
 }
 
 /* A start attempt, automatic or asked for: applies a pending config, checks the start
@@ -1429,7 +1459,12 @@ static void on_child(struct loop_event *ev, int res) {
                  * will, and losing its status would be worse than a short stall. */
                 log_error("%s: watching pid %d failed (%s), waiting for it directly", s->name,
                           (int)s->proc.pid, strerror(-res));
-                pv_process_wait(&s->proc, 0, &ex, NULL);
+                if (pv_process_wait(&s->proc, 0, &ex, NULL) < 0) {
+                        /* Reaped elsewhere: how it ended is not known, and not invented. */
+                        ex = (struct pv_exit){ .pid = s->proc.pid };
+                        service_proc_exited(s, &ex, false);
+                        return;
+                }
         } else {
                 const siginfo_t *si = loop_child_info(s->m->loop);
                 ex.pid = si->si_pid;
@@ -1504,17 +1539,14 @@ static void service_set_main_pid(struct service *s, pid_t pid) {
                 fclose(f);
         p.pidfd = fd_move_above(p.pidfd, DAEMON_FD_HIGH);
 
-        /* The old main process, if it was our child, is still ours to reap. */
-        loop_disarm(s->m->loop, &s->child_ev);
-        loop_disarm(s->m->loop, &s->former_ev);
-        pv_process_release(&s->former);
-        if (!s->proc_not_child) {
-                s->former = s->proc;
-                s->former_ev.handler = on_former_exit;
-                if (loop_child(s->m->loop, &s->former_ev, s->former.pidfd) < 0)
-                        pv_process_release(&s->former);
-        } else
+        /* The old main process, if it was our child, is still ours to reap (its watch
+         * handed over, so an exit already reaped is not lost). */
+        if (!s->proc_not_child)
+                service_adopt_former(s, &s->proc, &s->child_ev);
+        else {
+                loop_disarm(s->m->loop, &s->child_ev);
                 pv_process_release(&s->proc);
+        }
         s->proc = p;
         s->proc_not_child = ppid != getpid();
         service_watch_main(s);

@@ -1633,14 +1633,14 @@ static int check_hot_restart(struct parser *p) {
                 return report(p, true, p->hot_restart_line,
                               "HotRestart=socket: the unit has no [Socket] listeners (ListenStream= ...) "
                               "to keep; use takeover or transparent to move the service's own");
+        if (u->drain_timeout == DRAIN_TIMEOUT_UNSET)
+                u->drain_timeout = u->timeout_stop;
         if (u->keep_listeners && u->hot_restart != HOT_RESTART_TAKEOVER &&
             u->hot_restart != HOT_RESTART_TRANSPARENT)
                 return report(p, false, p->keep_listeners_line,
                               "KeepListeners=: has no effect with HotRestart=%s (the [Socket] listeners "
                               "are kept anyway, or there is nothing to keep), ignoring",
                               hot_restart_to_string(u->hot_restart));
-        if (u->drain_timeout == DRAIN_TIMEOUT_UNSET)
-                u->drain_timeout = u->timeout_stop;
         return 0;
 }
 
@@ -1954,8 +1954,9 @@ static int check_seccomp(struct parser *p) {
         if (!p->scf_mode) {
                 if (p->scf_errno || p->scf_log)
                         return report(p, false, 0, "SystemCallErrorNumber=/SystemCallLog= without SystemCallFilter= have no effect");
-                if (p->scf_arch && strcmp(p->scf_arch, "native") == 0)
-                        /* SystemCallArchitectures=native alone: an allow-all filter for the native ABI. */
+                if (p->scf_arch)
+                        /* SystemCallArchitectures= alone: an allow-all filter for those ABIs
+                         * (every other one is killed). */
                         p->scf_mode = -1;
                 else
                         return 0;

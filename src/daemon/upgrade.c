@@ -19,6 +19,7 @@
 static void on_upgrade_timer(struct loop_event *ev, int res);
 static void on_ready_check(struct loop_event *ev, int res);
 static void on_old_exit(struct loop_event *ev, int res);
+static void kill_session(struct service *s, pid_t sid, int sig);
 
 /* Time in the daemon's own handlers, for the reply's manager_usec. */
 #define ACCOUNT_BEGIN usec_t account_t0 = now_usec(CLOCK_MONOTONIC)
@@ -100,6 +101,15 @@ static int watch_old(struct service *s, struct upgrade *up) {
         return loop_child(s->m->loop, &up->old_ev, up->old.pidfd);
 }
 
+/* The old instance is the main process again: its watch goes back to the service. */
+static void rewatch_old_as_main(struct service *s, struct upgrade *up) {
+        if (loop_event_armed(&up->old_ev)) {
+                loop_event_move(s->m->loop, &up->old_ev, &s->child_ev);
+                service_watch_handler(s);
+        } else
+                service_watch_main(s);
+}
+
 static json_t *listener_names(const struct service *s, const struct upgrade *up) {
         json_t *a = json_array();
         char buf[256];
@@ -146,9 +156,16 @@ void upgrade_free(struct service *s) {
                         snprintf(up->error, sizeof(up->error), "the upgrade was abandoned");
                 reply(s, false);
         }
-        loop_disarm(s->m->loop, &up->old_ev);
         loop_disarm(s->m->loop, &up->timer_ev);
         loop_disarm(s->m->loop, &up->check_ev);
+        if (up->old.pidfd >= 0) {
+                /* Freed while the old instance still runs (the unit removed, the daemon
+                 * going away): it is not left unsupervised. */
+                kill_session(s, up->old_session, SIGKILL);
+                pv_process_signal(&up->old, SIGKILL, NULL);
+                service_adopt_former(s, &up->old, &up->old_ev);
+        }
+        loop_disarm(s->m->loop, &up->old_ev);
         pv_process_release(&up->old);
         if (up->ic) {
                 /* The successor's later binds continue as they are; the shared sockets get
@@ -274,28 +291,35 @@ int upgrade_begin(struct service *s, struct conn *c, json_t *id, char *why, size
         }
         take_output(s, up);
 
-        /* The old instance steps aside: s->proc becomes the successor. */
-        loop_disarm(s->m->loop, &s->child_ev);
+        /* The old instance steps aside: s->proc becomes the successor.  Its watch is
+         * handed over, not re-armed, so an exit already reaped is not lost. */
         up->old = s->proc;
         up->old_not_child = s->proc_not_child;
+        up->old_session = s->session;
+        loop_event_init(&up->old_ev, on_old_exit, s);
+        if (loop_event_armed(&s->child_ev))
+                loop_event_move(s->m->loop, &s->child_ev, &up->old_ev);
+        else if (watch_old(s, up) < 0)
+                log_warning("%s: cannot watch the old instance (pid %d) any more", s->name, (int)up->old.pid);
         s->proc = PV_PROCESS_NULL;
         s->up = up;
         up->conn = c;
         up->id = json_incref(id);
         c->pending++;
-        if (watch_old(s, up) < 0)
-                log_warning("%s: cannot watch the old instance (pid %d) any more", s->name, (int)up->old.pid);
 
+        /* The watchdog follows the successor once it is ready (the old instance's
+         * WATCHDOG=1 no longer counts under NotifyAccess=main). */
+        loop_disarm(s->m->loop, &s->watchdog_ev);
         r = service_spawn_successor(s, why, why_size);
         for (int i = 0; i < 2; i++)
                 up->out_fd[i] = safe_close(up->out_fd[i]);
         if (r < 0) {
                 /* Nothing happened to the old instance: it is the main process again. */
-                loop_disarm(s->m->loop, &up->old_ev);
                 s->proc = up->old;
                 s->proc_not_child = up->old_not_child;
+                s->session = up->old_session;
                 up->old = PV_PROCESS_NULL;
-                service_watch_main(s);
+                rewatch_old_as_main(s, up);
                 c->pending--;
                 up->conn = NULL;
                 upgrade_free(s);
@@ -304,7 +328,8 @@ int upgrade_begin(struct service *s, struct conn *c, json_t *id, char *why, size
         up->t_spawned = now_usec(CLOCK_MONOTONIC);
         log_info("%s: upgrade (HotRestart=%s): successor pid %d started, pid %d serving", s->name,
                  hot_restart_to_string((enum hot_restart)up->mode), (int)s->proc.pid, (int)up->old.pid);
-        loop_timer(s->m->loop, &up->timer_ev, up->t_spawned + s->cfg->upgrade_timeout);
+        if (s->cfg->upgrade_timeout != USEC_INFINITY)
+                loop_timer(s->m->loop, &up->timer_ev, up->t_spawned + s->cfg->upgrade_timeout);
         /* Transparent: the alive check starts when its last bind has been answered. */
         if (!upgrade_awaits_ready(s) && up->mode != HOT_RESTART_TRANSPARENT)
                 loop_timer(s->m->loop, &up->check_ev, up->t_spawned + s->cfg->ready_delay);
@@ -339,6 +364,7 @@ void upgrade_successor_ready(struct service *s) {
                 upgrade_free(s);
                 return;
         }
+        service_watchdog_rearm(s);
         log_info("%s: successor pid %d ready; draining pid %d with %s", s->name, (int)s->proc.pid,
                  (int)up->old.pid, pv_signal_name(up->drain_signal, sig, sizeof(sig)));
         pv_process_signal(&up->old, up->drain_signal, NULL);
@@ -382,7 +408,7 @@ static void on_upgrade_timer(struct loop_event *ev, int res) {
         }
         log_warning("%s: old instance pid %d still there after DrainTimeoutSec=%s: SIGKILL", s->name,
                     (int)up->old.pid, format_timespan(t, sizeof(t), up->drain_timeout));
-        kill_session(s, up->old.pid, SIGKILL);
+        kill_session(s, up->old_session, SIGKILL);
         pv_process_signal(&up->old, SIGKILL, NULL);
 }
 
@@ -407,14 +433,14 @@ bool upgrade_successor_exited(struct service *s, const char *cause) {
                 if (!up->error[0])
                         give_up(s, "successor pid %d %s before it was ready; pid %d keeps serving", (int)succ,
                                 cause, (int)up->old.pid);
-                kill_session(s, succ, SIGKILL); /* what it left behind */
-                loop_disarm(s->m->loop, &up->old_ev);
+                kill_session(s, s->session, SIGKILL); /* what it left behind */
                 pv_process_release(&s->proc);
                 s->proc = up->old;
                 s->proc_not_child = up->old_not_child;
-                s->session = up->old.pid;
+                s->session = up->old_session;
                 up->old = PV_PROCESS_NULL;
-                service_watch_main(s);
+                rewatch_old_as_main(s, up);
+                service_watchdog_rearm(s);
                 ACCOUNT_END(up);
                 reply(s, false);
                 upgrade_free(s);
@@ -452,7 +478,7 @@ static void on_old_exit(struct loop_event *ev, int res) {
         if (up->phase == UPGRADE_STARTING)
                 return; /* the successor is all there is now; its readiness ends the upgrade */
         /* Leftovers of its session (workers that ignored the drain) go with it. */
-        kill_session(s, ex.pid, SIGKILL);
+        kill_session(s, up->old_session, SIGKILL);
         if (s->state == SERVICE_RUNNING && s->proc.pidfd >= 0 && !up->error[0])
                 service_set_state(s, SERVICE_RUNNING, "pid %d (upgraded from pid %d)", (int)s->proc.pid, (int)ex.pid);
         reply(s, !up->error[0]);
@@ -475,7 +501,7 @@ void upgrade_abort(struct service *s, const char *why) {
         /* The old instance goes with the service: stopped as a stop would, SIGKILL after
          * the drain timeout; its exit ends the upgrade. */
         up->phase = UPGRADE_DRAINING;
-        kill_session(s, up->old.pid, s->cfg ? s->cfg->kill_signal : SIGTERM);
+        kill_session(s, up->old_session, s->cfg ? s->cfg->kill_signal : SIGTERM);
         pv_process_signal(&up->old, s->cfg ? s->cfg->kill_signal : SIGTERM, NULL);
         loop_disarm(s->m->loop, &up->timer_ev);
         up->t_drain = now_usec(CLOCK_MONOTONIC);

@@ -35,6 +35,7 @@ struct upgrade {
         int mode;                     /* enum hot_restart */
         struct pv_process old;        /* the instance being replaced */
         bool old_not_child;
+        pid_t old_session;            /* its session, for its stragglers */
         struct loop_event old_ev;
         struct pv_listener *moved;    /* taken listeners (takeover, transparent) */
         size_t n_moved;

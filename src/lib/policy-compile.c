@@ -283,14 +283,24 @@ static size_t notify_binds(const struct sock_filter *in, size_t n, struct sock_f
 /* PV_POLICY_NOTIFY_KILLS: every kill becomes a jump to a tail that answers
  * SECCOMP_RET_USER_NOTIF, except for the few calls a spawning child makes between
  * installing the filter and execve (pv_spawn's handshake: sendmsg to pass the listener,
- * close, execve, and sendto/exit_group to report a failure).  Those still kill outright:
+ * close, execve, and sendto/exit_group to report a failure), and those transparent hot
+ * restart intercepts (bind, unlink, unlinkat).  Those still kill outright:
  * a notification then would wait for a supervisor that does not hold the listener yet,
  * and the spawn would never finish.  The tail adds NOTIFY_TAIL_MAX instructions at most;
  * returns how many. */
-#define NOTIFY_TAIL_MAX 12
+#define NOTIFY_TAIL_MAX 16
 static size_t notify_kills(struct sock_filter *f, size_t n) {
         static const int direct[] = { __NR_execve, __NR_execveat, __NR_sendmsg, __NR_sendto,
-                                      __NR_close, __NR_exit_group, __NR_exit };
+                                      __NR_close, __NR_exit_group, __NR_exit,
+                                      /* The calls transparent hot restart intercepts: a
+                                       * notification of one of them means "allowed,
+                                       * intercept it", so a kill of one must not notify
+                                       * (the daemon cannot tell the two apart). */
+                                      __NR_bind, __NR_unlinkat,
+#ifdef __NR_unlink
+                                      __NR_unlink,
+#endif
+        };
         size_t tail = n, k = n, n_direct = sizeof(direct) / sizeof(direct[0]);
 
         for (size_t i = 0; i < n; i++) {
