@@ -31,7 +31,8 @@
  *            for a naive `pidvisor restart` of a server that binds its own socket (the
  *            baseline: it must show failures); for nginx's binary upgrade done by hand;
  *            and, as the latency baseline, the same load with no upgrade at all
- *            (pv-upserver under pidvisor, nginx alone).
+ *            (pv-upserver under pidvisor, nginx alone, and nginx under pidvisor after one
+ *            untimed upgrade, so that its master runs under the filter as after any).
  *   --soak   Only the issue's goal run: N (1000) consecutive upgrades at one per second
  *            under open-loop load with a server that drains gracefully
  *            (--soak-variant: takeover-notify by default, transparent-notify for the
@@ -1785,7 +1786,11 @@ static void bench_bind(const struct options *o)
  * 3. requests under load
  * ====================================================================================== */
 
-enum scen_kind { SC_STEADY, SC_UPGRADE, SC_RESTART, SC_NGINX_STEADY, SC_NGINX, SC_NGINX_PV };
+/* SC_NGINX_PV_STEADY: nginx under pidvisor after one untimed transparent upgrade (so its
+ * master runs under the filter, as after any upgrade), none in the window: the baseline of
+ * SC_NGINX_PV, which tells running under pidvisor from being upgraded. */
+enum scen_kind { SC_STEADY, SC_UPGRADE, SC_RESTART, SC_NGINX_STEADY, SC_NGINX, SC_NGINX_PV_STEADY,
+                 SC_NGINX_PV };
 
 struct scenario {
         const char *label;
@@ -1865,9 +1870,10 @@ static void bench_load(const struct options *o)
 {
         char units[PATH_MAX], name[64], kinds[256];
         struct daemon d;
-        struct scenario sc[N_VARIANTS + 6];
+        struct scenario sc[N_VARIANTS + 7];
         struct nginx ngx_pv;
-        size_t n_sc = 0, i_steady, i_naive, i_ngx_steady = 0, i_ngx = 0, i_ngx_pv = 0;
+        size_t n_sc = 0, i_steady, i_naive, i_ngx_steady = 0, i_ngx = 0, i_ngx_pv_steady = 0,
+               i_ngx_pv = 0;
         int ports[N_VARIANTS], naive_port = free_port(), steady_port = free_port();
         struct leak_probe p0 = { 0 }, p1 = { 0 };
         uint64_t t_begin = now_ns();
@@ -1917,6 +1923,9 @@ static void bench_load(const struct options *o)
                 i_ngx = n_sc;
                 sc[n_sc++] = (struct scenario){ .label = "nginx USR2/QUIT", .tag = "nginx",
                                                 .kind = SC_NGINX };
+                i_ngx_pv_steady = n_sc;
+                sc[n_sc++] = (struct scenario){ .label = "nginx pv, no upgrade", .tag = "nginx-pv-steady",
+                                                .kind = SC_NGINX_PV_STEADY };
                 i_ngx_pv = n_sc;
                 sc[n_sc++] = (struct scenario){ .label = "nginx pv transparent", .tag = "nginx-pv",
                                                 .kind = SC_NGINX_PV };
@@ -1943,6 +1952,7 @@ static void bench_load(const struct options *o)
                         unit = "load-naive";
                         port = naive_port;
                         break;
+                case SC_NGINX_PV_STEADY:
                 case SC_NGINX_PV:
                         unit = "load-nginx-pv";
                         port = ngx_pv.port;
@@ -1961,17 +1971,26 @@ static void bench_load(const struct options *o)
                 }
                 }
                 start_service(&d, unit);
+                if (c->kind == SC_NGINX_PV_STEADY) {
+                        long pid = service_pid(&d, unit);
+                        struct up_sample u;
+                        sleep_ms(100);
+                        if (!pv_upgrade(&d, unit, "transparent", &pid, &u))
+                                problem("load %s: the upgrade before the window failed", c->label);
+                }
                 /* Let it settle (socket units: the listener was bound at load). */
                 sleep_ms(100);
-                run_window(o, c, &d, unit, port, NULL, c->kind == SC_NGINX_PV);
+                run_window(o, c, &d, unit, port, NULL,
+                           c->kind == SC_NGINX_PV || c->kind == SC_NGINX_PV_STEADY);
                 stop_service(&d, unit);
-                if (c->kind == SC_NGINX_PV)
+                if (c->kind == SC_NGINX_PV || c->kind == SC_NGINX_PV_STEADY)
                         nginx_check_errlog(ngx_pv.errlog, c->label, ngx_pv.pidfile);
                 if (c->kind == SC_UPGRADE || c->kind == SC_NGINX_PV)
                         pv_upgrades += c->done;
                 /* A unit's log file and cgroup directory are opened at its first start and
                  * kept: compare around the window only. */
-                if (c->kind == SC_UPGRADE || c->kind == SC_RESTART || c->kind == SC_NGINX_PV) {
+                if (c->kind == SC_UPGRADE || c->kind == SC_RESTART || c->kind == SC_NGINX_PV ||
+                    c->kind == SC_NGINX_PV_STEADY) {
                         if (c->done && (c->kind == SC_NGINX_PV || (c->kind == SC_UPGRADE &&
                                                                    strcmp(c->v->mode, "transparent") == 0)))
                                 fds_expected++;
@@ -2032,7 +2051,8 @@ static void bench_load(const struct options *o)
         /* Verdicts. */
         for (size_t k = 0; k < n_sc; k++) {
                 struct scenario *c = &sc[k];
-                if ((c->kind == SC_UPGRADE || c->kind == SC_STEADY || c->kind == SC_NGINX_PV) &&
+                if ((c->kind == SC_UPGRADE || c->kind == SC_STEADY || c->kind == SC_NGINX_PV ||
+                     c->kind == SC_NGINX_PV_STEADY) &&
                     c->r.failed)
                         problem("load %s: %lld of %lld requests failed (%s)", c->label, c->r.failed,
                                 c->r.requests, failures_text(&c->r, kinds, sizeof(kinds)));
@@ -2085,8 +2105,10 @@ static void bench_load(const struct options *o)
                         if (sc[k].kind == SC_UPGRADE || sc[k].kind == SC_RESTART)
                                 printf("%s %.2fx, ", sc[k].label, sc[k].r.p99_ms / sc[i_steady].r.p99_ms);
                 if (have_nginx)
-                        printf("nginx %.2fx, nginx pv transparent %.2fx (nginx's own baseline)",
+                        printf("nginx %.2fx (nginx alone), nginx pv transparent %.2fx (nginx under "
+                               "pidvisor; %.2fx nginx alone)",
                                sc[i_ngx].r.p99_ms / sc[i_ngx_steady].r.p99_ms,
+                               sc[i_ngx_pv].r.p99_ms / sc[i_ngx_pv_steady].r.p99_ms,
                                sc[i_ngx_pv].r.p99_ms / sc[i_ngx_steady].r.p99_ms);
                 printf("; %.1f s\n", (double)(now_ns() - t_begin) / 1e9);
         }
