@@ -17,11 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "lib/sandbox.h"
 #include "lib/strv.h"
 #include "lib/util.h"
 
@@ -486,6 +489,36 @@ static int resolve_credentials(const struct run_options *o, struct pv_spawn_attr
         return 0;
 }
 
+/* Our permitted capabilities: what we can hand on. */
+static uint64_t permitted_caps(void) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2] = { 0 };
+
+        if (syscall(SYS_capget, &h, d) < 0)
+                return 0;
+        return (uint64_t)d[0].permitted | (uint64_t)d[1].permitted << 32;
+}
+
+/* --cap's sets are within what we hold: "~CAP_X" means every capability we could give
+ * but X; one named that we do not hold is an error.  In a user namespace of its own the
+ * child holds them all (of that namespace). */
+static int check_caps(struct run_options *o) {
+        uint64_t held = permitted_caps(), missing;
+        char name[64];
+
+        if (!o->cap || o->private_users)
+                return 0;
+        if (o->cap[strspn(o->cap, " \t")] == '~') {
+                o->caps &= held;
+                return 0;
+        }
+        missing = o->caps & ~held;
+        if (!missing)
+                return 0;
+        return run_fail(EXIT_RUN_FAILED, "--cap \"%s\": %s is not ours to give (pidvisor run does not hold it)",
+                        o->cap, caps_name(__builtin_ctzll(missing), name, sizeof(name)));
+}
+
 /* The confinement flags into the spawn attributes. */
 static void confine(const struct run_options *o, struct pv_spawn_attr *a) {
         if (o->cap) {
@@ -514,15 +547,11 @@ static void confine(const struct run_options *o, struct pv_spawn_attr *a) {
 }
 
 /* The capabilities the command will hold, for a Docker profile's includes/excludes by
- * capability: --cap's, else all of them for root (without a user namespace), else none. */
+ * capability: --cap's, else ours for root, else none. */
 static uint64_t held_caps(const struct run_options *o, const struct pv_spawn_attr *a) {
-        int last = pv_caps_last_cap();
-
         if (o->cap)
                 return o->caps;
-        if ((a->set_uid ? a->uid : geteuid()) == 0 && last >= 0)
-                return last >= 63 ? UINT64_MAX : (UINT64_C(1) << (last + 1)) - 1;
-        return 0;
+        return (a->set_uid ? a->uid : geteuid()) == 0 ? permitted_caps() : 0;
 }
 
 static int exit_code_for_spawn_error(const struct pv_error *err) {
@@ -636,6 +665,9 @@ int cli_run(int argc, char **argv) {
         a.rlimits = o.rlimits;
         a.n_rlimits = o.n_rlimits;
         r = resolve_credentials(&o, &a, &user, &group);
+        if (r)
+                goto out;
+        r = check_caps(&o);
         if (r)
                 goto out;
         confine(&o, &a);
