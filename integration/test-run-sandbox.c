@@ -786,10 +786,19 @@ START_TEST(test_limits_placement_and_cleanup) {
         for (int i = 0; i < 3; i++) {
                 char *mine = cgroup_of(child, ctls[i]), *its = cgroup_of(sleeper, ctls[i]),
                      *pv = cgroup_of(r.proc.pid, ctls[i]), *mnt = v1_mount(ctls[i]);
+                int64_t deadline = now_ms() + DEADLINE_MS;
 
                 ck_assert_msg(mine && ends_with(mine, suffix), "%s: the command is in \"%s\"", ctls[i], mine);
                 ck_assert_msg(its && !strcmp(its, mine), "%s: what it forked is in \"%s\"", ctls[i], its);
-                ck_assert_msg(pv && !ends_with(pv, suffix), "%s: pidvisor run stayed in \"%s\"", ctls[i], pv);
+                /* pidvisor run leaves right after the spawn returns; on a busy machine the
+                 * command may be this far before it is scheduled again. */
+                while (pv && ends_with(pv, suffix) && now_ms() < deadline) {
+                        free(pv);
+                        sleep_ms(5);
+                        pv = cgroup_of(r.proc.pid, ctls[i]);
+                }
+                if (!pv || ends_with(pv, suffix))
+                        fail_run(&r, pv_test_fmt("%s: pidvisor run stayed in \"%s\"", ctls[i], pv));
                 ck_assert_ptr_nonnull(mnt);
                 dirs[i] = pv_test_fmt("%s%s", mnt, mine);
                 ck_assert_msg(access(dirs[i], F_OK) == 0, "%s: %s", dirs[i], strerror(errno));

@@ -90,25 +90,39 @@ static const char usage[] =
         "CMD cannot be executed, 127 if it is not found; 159 (128 + SIGSYS) if its seccomp\n"
         "policy killed it (\"killed by seccomp (syscall NAME)\" on stderr).\n";
 
+/* One line, written at once: the command shares our stderr, and a line of ours must not
+ * be cut by one of its own. */
+static void say(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void say(const char *prefix, const char *fmt, va_list ap) {
+        char *msg = NULL, *line = NULL;
+        int n;
+
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        n = asprintf(&line, "pidvisor run: %s%s\n", prefix, msg ? msg : "out of memory");
+        if (n > 0) {
+                fflush(stderr);
+                (void)!write(STDERR_FILENO, line, (size_t)n);
+                free(line);
+        }
+        free(msg);
+}
+
 int run_fail(int code, const char *fmt, ...) {
         va_list ap;
 
-        fputs("pidvisor run: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        say("", fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
         return code;
 }
 
 void run_warn(const char *fmt, ...) {
         va_list ap;
 
-        fputs("pidvisor run: warning: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        say("warning: ", fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
 }
 
 struct run_options {
