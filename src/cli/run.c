@@ -699,13 +699,9 @@ int cli_run(int argc, char **argv) {
                 a.seccomp_flags = sc.prog->flags;
                 a.seccomp_listener_fd = &sc.listener;
         }
-        r = run_cgroup_prepare(&kr.limits, &o.limit_flags, !o.no_require_limits, &cg);
-        if (r)
-                goto out;
-        a.cgroup_fd = run_cgroup_v2_fd(cg);
-
         /* Block the forwarded signals before the child exists, so none is lost between
-         * its start and our first read; pv_spawn gives the child an empty mask. */
+         * its start and our first read (pv_spawn gives the child an empty mask), and
+         * before the cgroup is made, so that none ends us with it left behind. */
         sigemptyset(&mask);
         for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
                 sigaddset(&mask, forwarded[i]);
@@ -715,6 +711,11 @@ int cli_run(int argc, char **argv) {
                 r = run_fail(EXIT_RUN_FAILED, "signalfd: %s", strerror(errno));
                 goto out;
         }
+
+        r = run_cgroup_prepare(&kr.limits, &o.limit_flags, !o.no_require_limits, &cg);
+        if (r)
+                goto out;
+        a.cgroup_fd = run_cgroup_v2_fd(cg);
 
         r = run_cgroup_enter(cg);
         if (r)
