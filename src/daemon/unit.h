@@ -132,6 +132,14 @@ struct unit_config {
         char *name; /* "web" for web.service */
         char *path;
         uint64_t hash; /* of the file's bytes, to tell whether a reload changed it */
+        /* The bytes it was parsed from, and NAME.socket's (socket_path NULL: none), so that
+         * a re-exec parses again exactly what was loaded, whatever the files say by then
+         * (reexec.c, docs/reexec.md). */
+        char *text;
+        size_t text_len;
+        char *socket_path;
+        char *socket_text;
+        size_t socket_text_len;
 
         /* [Unit] */
         char *description;
