@@ -26,6 +26,8 @@
 #include "listen.h"
 #include "logfile.h"
 #include "notify.h"
+#include "recover.h"
+#include "serialize.h"
 #include "upgrade.h"
 
 /* What a fresh service environment holds before Environment=, as systemd gives it. */
@@ -243,6 +245,7 @@ void service_set_state(struct service *s, enum service_state st, const char *fmt
         if (st != s->state)
                 s->state_since = now_usec(CLOCK_REALTIME);
         s->state = st;
+        recover_mark(s);
         log_info("%s: %s%s%s", s->name, service_state_to_string(st), s->reason[0] ? ": " : "",
                  s->reason);
         if (control_has_subscribers(s->m)) /* no JSON built for nobody */
@@ -1426,6 +1429,7 @@ static void service_set_main_pid(struct service *s, pid_t pid) {
                 pv_process_release(&s->proc);
         s->proc = p;
         s->proc_not_child = ppid != getpid();
+        recover_mark(s);
         service_watch_main(s);
         log_info("%s: main process is now %d (MAINPID=)%s", s->name, (int)pid,
                  s->proc_not_child ? ", not a child of pidvisor: its exit status will not be known" : "");
@@ -1640,4 +1644,46 @@ json_t *service_to_json(const struct service *s, bool full) {
                 }
         }
         return o;
+}
+
+/* After a re-exec (reexec.c): every watch again, from the descriptors and the deadlines
+ * the state kept.  A child that exited meanwhile is a zombie: its watch reaps it at once. */
+void service_restore_watches(struct service *s, const struct service_timers *t) {
+        struct loop *l = s->m->loop;
+
+        if (s->log)
+                logfile_set_drop_hook(s->log, copy_dropped, s);
+        if (s->proc.pidfd >= 0)
+                service_watch_main(s);
+        if (s->former.pidfd >= 0) {
+                s->former_ev.handler = on_former_exit;
+                if (loop_child(l, &s->former_ev, s->former.pidfd) < 0)
+                        log_error("%s: cannot watch pid %d", s->name, (int)s->former.pid);
+        }
+        if (t->timer) {
+                s->timer_ev.handler = on_timer;
+                loop_timer(l, &s->timer_ev, t->timer);
+        }
+        if (t->reset) {
+                s->reset_ev.handler = on_reset_timer;
+                loop_timer(l, &s->reset_ev, t->reset);
+        }
+        if (t->watchdog) {
+                s->watchdog_ev.handler = on_watchdog;
+                loop_timer(l, &s->watchdog_ev, t->watchdog);
+        }
+        if (s->ready_fd >= 0) {
+                s->ready_ev.handler = on_ready_fd;
+                if (loop_poll(l, &s->ready_ev, s->ready_fd, POLLIN) < 0)
+                        ready_close(s);
+        }
+        for (int i = 0; i < 2; i++) {
+                struct outpipe *o = &s->out[i];
+                if (o->fd < 0)
+                        continue;
+                o->ev.handler = on_pipe;
+                if (loop_poll(l, &o->ev, o->fd, POLLIN) < 0)
+                        pipe_close(o);
+        }
+        upgrade_restore_watches(s, t->up_timer, t->up_check, t->keep);
 }

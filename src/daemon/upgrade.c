@@ -14,10 +14,13 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "recover.h"
 
 static void on_upgrade_timer(struct loop_event *ev, int res);
 static void on_ready_check(struct loop_event *ev, int res);
 static void on_old_exit(struct loop_event *ev, int res);
+static void on_keep(struct loop_event *ev, int res);
+static int watch_old(struct service *s, struct upgrade *up);
 
 /* Time in the daemon's own handlers, for the reply's manager_usec. */
 #define ACCOUNT_BEGIN usec_t account_t0 = now_usec(CLOCK_MONOTONIC)
@@ -135,6 +138,27 @@ static void reply(struct service *s, bool ok) {
         up->conn = NULL;
 }
 
+void upgrade_restore_watches(struct service *s, usec_t timer, usec_t check, usec_t keep) {
+        struct upgrade *up = s->up;
+
+        if (keep) {
+                s->keep_ev.handler = on_keep;
+                loop_timer(s->m->loop, &s->keep_ev, keep);
+        }
+        if (!up)
+                return;
+        if (up->old.pidfd >= 0 && watch_old(s, up) < 0)
+                log_warning("%s: cannot watch the old instance (pid %d) any more", s->name, (int)up->old.pid);
+        if (timer) {
+                up->timer_ev.handler = on_upgrade_timer;
+                loop_timer(s->m->loop, &up->timer_ev, timer);
+        }
+        if (check) {
+                up->check_ev.handler = on_ready_check;
+                loop_timer(s->m->loop, &up->check_ev, check);
+        }
+}
+
 void upgrade_free(struct service *s) {
         struct upgrade *up = s->up;
 
@@ -161,6 +185,7 @@ void upgrade_free(struct service *s) {
         json_decref(up->id);
         free(up);
         s->up = NULL;
+        recover_mark(s);
 }
 
 /* Signals the processes of a session: the old instance's (its main process leads it),

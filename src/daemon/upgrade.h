@@ -69,5 +69,9 @@ void upgrade_keep_listeners_later(struct service *s);
  * those of an upgrade under way, else the kept ones.  NULL and 0 for none. */
 const struct pv_listener *upgrade_passed_listeners(const struct service *s, size_t *n);
 
+/* After a re-exec (reexec.c): the old instance's watch, the timers (deadlines, 0: not
+ * armed), and KeepListeners='s (keep). */
+void upgrade_restore_watches(struct service *s, usec_t timer, usec_t check, usec_t keep);
+
 /* The old instance's output pipes for the successor (step 2). */
 void upgrade_share_output(struct service *s, struct pv_stdio stdio[3]);
