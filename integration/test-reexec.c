@@ -54,8 +54,24 @@ static long long jnum(json_t *o, const char *k) {
 
 /* ---- processes per service ------------------------------------------------------------ */
 
-/* Live processes whose environment holds PVTEST_SVC=<prefix><NN>, counted per NN (the
- * services of this suite carry it), in counts[0..n). */
+/* Whether pid leads its session, as every main process of a service does (its children,
+ * which carry the same environment, do not). */
+static bool session_leader(pid_t pid) {
+        char path[64], buf[1024], *p;
+        int sid = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        f = fopen(path, "re");
+        p = f ? fgets(buf, sizeof(buf), f) : NULL;
+        if (f)
+                fclose(f);
+        p = p ? strrchr(buf, ')') : NULL;
+        return p && sscanf(p + 2, "%*c %*d %*d %d", &sid) == 1 && sid == pid;
+}
+
+/* Live instances whose environment holds PVTEST_SVC=<prefix><NN>, counted per NN (the
+ * services of this suite carry it), in counts[0..n): session leaders only. */
 static void count_instances(const char *prefix, int *counts, int n) {
         char want[64], path[64], buf[8192];
         size_t wl;
@@ -71,7 +87,8 @@ static void count_instances(const char *prefix, int *counts, int n) {
                 ssize_t len;
                 int fd;
 
-                if (pid <= 0 || dl_proc_state(pid, NULL) == 'Z' || dl_proc_state(pid, NULL) == '?')
+                if (pid <= 0 || dl_proc_state(pid, NULL) == 'Z' || dl_proc_state(pid, NULL) == '?' ||
+                    !session_leader(pid))
                         continue;
                 snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
                 fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -599,6 +616,182 @@ START_TEST(test_reexec_falls_back) {
 }
 END_TEST
 
+/* ---- crash recovery -------------------------------------------------------------------------- */
+
+static void kill_daemon(struct dl_daemon *d) {
+        ck_assert_int_eq(kill(d->pid, SIGKILL), 0);
+        dl_assert(d, dl_wait_exit(d, 5000), "the daemon did not die of SIGKILL");
+}
+
+static bool answered(int port, pid_t *by) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        char buf[64] = "";
+        ssize_t n;
+
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || write(fd, "GET\n", 4) != 4) {
+                close(fd);
+                return false;
+        }
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = 0;
+        return n > 0 && sscanf(buf, "v %d", (int *)by) == 1;
+}
+
+#define N_KEPT 20
+
+/* kill -9 the daemon; meanwhile a service keeps writing (its pipes live on: no SIGPIPE),
+ * a socket-activated one keeps serving, one started by hand dies; start the daemon again:
+ * the running ones are adopted (same pids, one process each, listener and output taken
+ * back), the dead one is started again, the one stopped by hand stays stopped. */
+START_TEST(test_crash_recovery) {
+        struct dl_daemon d;
+        pid_t chatty, web, again, by, kept[N_KEPT];
+        int counts[N_KEPT], port = free_port(), lines_dead, lines_after;
+        char *log_path;
+        json_t *svc;
+
+        dl_init(&d);
+        dl_write_unit(&d, "chatty",
+                      "[Service]\nExecStart=/bin/sh -c 'while :; do echo tick; echo tock >&2; sleep 0.02; done'\n"
+                      "Environment=PVTEST_SVC=x00\n");
+        dl_write_unit(&d, "web", "[Service]\nExecStart=%s --tag v\nEnvironment=PVTEST_SVC=x01\n"
+                                 "[Socket]\nListenStream=127.0.0.1:%d\n", upserver(), port);
+        dl_write_unit(&d, "again", "[Service]\nExecStart=%s sleep 1000\nEnvironment=PVTEST_SVC=x02\n", dl_fixture());
+        dl_write_unit(&d, "keeper", "[Service]\nExecStart=%s sleep 1000\nEnvironment=PVTEST_SVC=x03\n"
+                                    "[X-Pidvisor]\nAutoStart=yes\n", dl_fixture());
+        for (int i = 0; i < N_KEPT; i++) {
+                char name[16];
+                snprintf(name, sizeof(name), "k%02d", i);
+                dl_write_unit(&d, name, "[Service]\nExecStart=%s sleep 1000\nEnvironment=PVTEST_SVC=k%02d\n"
+                                        "[X-Pidvisor]\nAutoStart=yes\n", dl_fixture(), i);
+        }
+        dl_start(&d, "--log-level", "info", NULL);
+        dl_cli_ok(&d, "start", "chatty", "web", "again", NULL);
+        dl_cli_ok(&d, "stop", "keeper", NULL);
+        chatty = svc_pid(&d, "chatty");
+        web = svc_pid(&d, "web");
+        again = svc_pid(&d, "again");
+        for (int i = 0; i < N_KEPT; i++) {
+                char name[16];
+                snprintf(name, sizeof(name), "k%02d", i);
+                json_decref(dl_wait_state(&d, name, "running", 5000));
+                kept[i] = svc_pid(&d, name);
+        }
+        dl_assert(&d, answered(port, &by) && by == web, "web does not answer");
+        dl_sleep_ms(100); /* the records are written at the next turn */
+
+        kill_daemon(&d);
+        log_path = dl_path(&d, "state/logs/chatty.log");
+        lines_dead = count_lines(log_path);
+        /* No daemon: the chatty one writes on into its pipe (the pipe does not break),
+         * web serves from the listener it holds, again dies. */
+        dl_sleep_ms(300);
+        dl_assert(&d, dl_proc_state(chatty, NULL) != '?' && dl_proc_state(chatty, NULL) != 'Z',
+                  "chatty died without its daemon (SIGPIPE?)");
+        dl_assert(&d, answered(port, &by) && by == web, "web does not answer without its daemon");
+        kill(again, SIGKILL);
+
+        dl_start(&d, "--log-level", "info", NULL);
+        dl_assert(&d, dl_log_count(&d, "crash recovery: ") >= 2, "no crash recovery in the log");
+        svc = dl_status(&d, "chatty");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "running") && dl_int(svc, "pid") == chatty &&
+                          strstr(dl_str(svc, "reason"), "adopted"),
+                  "chatty: %s pid %lld (%s), expected running pid %d, adopted", dl_str(svc, "state"), dl_int(svc, "pid"),
+                  dl_str(svc, "reason"), (int)chatty);
+        dl_assert(&d, dl_int(svc, "uptime_usec") >= 300000, "chatty's uptime starts over: %lld us",
+                  dl_int(svc, "uptime_usec"));
+        json_decref(svc);
+        svc = dl_status(&d, "web");
+        dl_assert(&d, dl_int(svc, "pid") == web && json_is_true(json_object_get(json_array_get(json_object_get(svc, "listen"), 0), "open")),
+                  "web: pid %lld, listener %s", dl_int(svc, "pid"),
+                  json_dumps(json_object_get(svc, "listen"), JSON_COMPACT));
+        json_decref(svc);
+        dl_assert(&d, dl_log_count(&d, "web: adopting pid") == 1 && dl_log_count(&d, "1 of 1 listeners") == 1,
+                  "web's listener was not taken back");
+        svc = dl_wait_state(&d, "again", "running", 5000);
+        dl_assert(&d, dl_int(svc, "pid") != again, "again: still pid %d", (int)again);
+        json_decref(svc);
+        svc = dl_status(&d, "keeper");
+        dl_assert(&d, !strcmp(dl_str(svc, "state"), "inactive"), "keeper (stopped by hand, AutoStart=yes) is %s",
+                  dl_str(svc, "state"));
+        json_decref(svc);
+        /* Not duplicated: one process each, the same as before. */
+        count_instances("k", counts, N_KEPT);
+        for (int i = 0; i < N_KEPT; i++) {
+                char name[16];
+                snprintf(name, sizeof(name), "k%02d", i);
+                dl_assert(&d, counts[i] == 1 && svc_pid(&d, name) == kept[i], "%s: %d processes, pid %d (was %d)", name,
+                          counts[i], (int)svc_pid(&d, name), (int)kept[i]);
+        }
+        count_instances("x", counts, 4);
+        dl_assert(&d, counts[0] == 1 && counts[1] == 1 && counts[2] == 1 && counts[3] == 0,
+                  "chatty %d, web %d, again %d, keeper %d processes", counts[0], counts[1], counts[2], counts[3]);
+        /* The output the chatty one wrote meanwhile and after reaches its log. */
+        dl_sleep_ms(300);
+        lines_after = count_lines(log_path);
+        dl_assert(&d, lines_after > lines_dead + 20, "chatty's log: %d lines at the crash, %d now", lines_dead, lines_after);
+        free(log_path);
+        /* The adopted instance goes as any: web's successor gets the daemon's listener. */
+        dl_cli_ok(&d, "restart", "web", NULL);
+        dl_assert(&d, answered(port, &by) && by == svc_pid(&d, "web") && by != web, "the restarted web does not answer");
+        dl_cli_ok(&d, "stop", "chatty", NULL);
+        svc = dl_status(&d, "chatty");
+        dl_assert(&d, strstr(dl_str(json_array_get(json_object_get(svc, "history"), 0), "cause"), "status unknown"),
+                  "an adopted process's exit: %s", dl_str(json_array_get(json_object_get(svc, "history"), 0), "cause"));
+        json_decref(svc);
+        dl_cli_ok(&d, "stop", "web", "again", NULL);
+        dl_done(&d);
+}
+END_TEST
+
+/* A record whose pid now belongs to another process (simulated: an unrelated process's
+ * pid with another start time): not adopted, not signalled; the unit, started by hand
+ * before the crash, is started again. */
+START_TEST(test_recovery_recycled_pid) {
+        struct dl_daemon d;
+        pid_t first, other, now;
+        char *record;
+        FILE *f;
+
+        dl_init(&d);
+        dl_write_unit(&d, "svc", "[Service]\nExecStart=%s sleep 1000\n", dl_fixture());
+        dl_start(&d, "--log-level", "info", NULL);
+        dl_cli_ok(&d, "start", "svc", NULL);
+        first = svc_pid(&d, "svc");
+        dl_sleep_ms(100);
+        kill_daemon(&d);
+        kill(first, SIGKILL);
+        other = fork();
+        ck_assert_int_ge(other, 0);
+        if (other == 0) {
+                execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+                _exit(127);
+        }
+        record = dl_path(&d, "state/recover/svc.json");
+        f = fopen(record, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "{\"format\":1,\"name\":\"svc\",\"desired\":\"started\",\"state\":\"running\",\"restarts\":0,"
+                   "\"instances\":[{\"role\":\"main\",\"pid\":%d,\"start_time\":1,\"session\":%d}]}",
+                (int)other, (int)other);
+        fclose(f);
+        free(record);
+        dl_start(&d, "--log-level", "info", NULL);
+        json_decref(dl_wait_state(&d, "svc", "running", 5000));
+        now = svc_pid(&d, "svc");
+        dl_assert(&d, now != other && now != first, "svc's pid is %d (other %d, first %d)", (int)now, (int)other, (int)first);
+        dl_assert(&d, dl_log_count(&d, "is another process now") == 1, "the reused pid is not reported");
+        dl_cli_ok(&d, "stop", "svc", NULL);
+        dl_assert(&d, dl_proc_state(other, NULL) != '?' && dl_proc_state(other, NULL) != 'Z',
+                  "the unrelated process was signalled");
+        kill(other, SIGKILL);
+        waitpid(other, NULL, 0);
+        dl_done(&d);
+}
+END_TEST
+
 int main(void) {
         Suite *s = pv_test_suite("integration-reexec");
         TCase *tc;
@@ -622,6 +815,12 @@ int main(void) {
         tcase_add_test(tc, test_reexec_refused);
         tcase_add_test(tc, test_reexec_execve_fails);
         tcase_add_test(tc, test_reexec_falls_back);
+        pv_test_add(s, tc, pv_test_need_root());
+
+        tc = pv_test_case("recovery");
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_crash_recovery);
+        tcase_add_test(tc, test_recovery_recycled_pid);
         pv_test_add(s, tc, pv_test_need_root());
 
         ret = pv_test_main(s);

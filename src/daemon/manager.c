@@ -731,12 +731,14 @@ int manager_new(struct manager **ret, const struct manager_options *opt) {
         r = cgroup_setup(m);
         if (r < 0)
                 return r;
+        /* The records a crashed daemon left (not after a re-exec: they are ours). */
+        r = recover_load(m);
+        if (r < 0)
+                return r;
         if (opt->restore)
                 r = reexec_restore(m, opt->restore);
         else {
-                r = recover_load(m); /* what a crashed daemon left running */
-                if (r >= 0)
-                        r = manager_reload(m, false, &report);
+                r = manager_reload(m, false, &report);
                 json_decref(report);
                 if (r >= 0)
                         log_info("loaded %zu units from %s", m->n_services, opt->units_dir);

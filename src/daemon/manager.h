@@ -250,6 +250,8 @@ void manager_schedule_collect(struct manager *m);
 struct service *service_new(struct manager *m, const char *name);
 struct service_timers;
 void service_restore_watches(struct service *s, const struct service_timers *t);
+void service_adopt_main(struct service *s, struct pv_process *p, pid_t session, usec_t started_mono,
+                        const int out_fds[2]);
 void service_free(struct service *s);
 int service_start(struct service *s, const char **why);
 int service_stop(struct service *s);

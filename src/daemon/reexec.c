@@ -517,7 +517,6 @@ int reexec_restore(struct manager *m, struct saved_state *st) {
                         m->n_stop_queued++;
                 n_active += service_is_active(s);
                 service_restore_watches(s, &st->timers[i]);
-                recover_mark(s);
         }
         log_info("daemon-reexec: took over %zu services (%zu with processes) and %zu connections from %s "
                  "(state format %d): exec %.1f ms, reading %.1f ms (JSON %.1f ms, unit files %.1f ms), "

@@ -336,6 +336,49 @@ int upgrade_begin(struct service *s, struct conn *c, json_t *id, char *why, size
         return 0;
 }
 
+void upgrade_adopt_old(struct service *s, struct pv_process *old, int phase, usec_t t_drain, usec_t drain_timeout,
+                       int drain_signal) {
+        struct upgrade *up = calloc(1, sizeof(*up));
+        char sig[32];
+
+        if (!up || s->up) {
+                free(up);
+                log_error("%s: cannot take the old instance pid %d back", s->name, (int)old->pid);
+                return;
+        }
+        up->s = s;
+        up->mode = s->cfg->hot_restart;
+        up->old = *old;
+        *old = PV_PROCESS_NULL;
+        up->old.pidfd = fd_move_above(up->old.pidfd, DAEMON_FD_HIGH);
+        up->old_not_child = true;
+        up->out_fd[0] = up->out_fd[1] = -EBADF;
+        up->drain_signal = drain_signal;
+        up->drain_timeout = drain_timeout;
+        up->t_begin = up->t_drain = t_drain;
+        up->phase = phase == UPGRADE_DRAINING ? UPGRADE_DRAINING : UPGRADE_STARTING;
+        loop_event_init(&up->timer_ev, on_upgrade_timer, s);
+        loop_event_init(&up->check_ev, on_ready_check, s);
+        loop_event_init(&up->old_ev, on_old_exit, s);
+        s->up = up;
+        if (watch_old(s, up) < 0)
+                log_warning("%s: cannot watch the old instance (pid %d)", s->name, (int)up->old.pid);
+        if (up->phase == UPGRADE_DRAINING) {
+                log_info("%s: old instance pid %d still draining (%s sent before the crash)", s->name, (int)up->old.pid,
+                         pv_signal_name(drain_signal, sig, sizeof(sig)));
+                if (drain_timeout != USEC_INFINITY)
+                        loop_timer(s->m->loop, &up->timer_ev, t_drain + drain_timeout);
+                return;
+        }
+        /* Nobody knows whether the successor got ready: it goes, the old instance serves
+         * on (its exit comes through upgrade_successor_exited(), which rolls back). */
+        snprintf(up->error, sizeof(up->error), "the daemon restarted during the upgrade");
+        log_notice("%s: the upgrade was under way when the daemon died: successor pid %d killed, pid %d serves on",
+                   s->name, (int)s->proc.pid, (int)up->old.pid);
+        kill_session(s, s->session, SIGKILL);
+        pv_process_signal(&s->proc, SIGKILL, NULL);
+}
+
 bool upgrade_awaits_ready(const struct service *s) {
         const struct unit_config *c = s->cfg;
 
