@@ -656,7 +656,7 @@ START_TEST(test_crash_recovery) {
         dl_init(&d);
         dl_write_unit(&d, "chatty",
                       "[Service]\nExecStart=/bin/sh -c 'while :; do echo tick; echo tock >&2; sleep 0.02; done'\n"
-                      "Environment=PVTEST_SVC=x00\n");
+                      "Environment=PVTEST_SVC=x00\n[X-Pidvisor]\nOutputLifeline=yes\n");
         dl_write_unit(&d, "web", "[Service]\nExecStart=%s --tag v\nEnvironment=PVTEST_SVC=x01\n"
                                  "[Socket]\nListenStream=127.0.0.1:%d\n", upserver(), port);
         dl_write_unit(&d, "again", "[Service]\nExecStart=%s sleep 1000\nEnvironment=PVTEST_SVC=x02\n", dl_fixture());

@@ -574,7 +574,7 @@ int recover_lifeline_prepare(struct service *s, struct pv_spawn_attr *a, bool is
         size_t n = 0;
 
         *l = (struct recover_lifeline){ .pipe = { { -EBADF, -EBADF }, { -EBADF, -EBADF } } };
-        if (!is_main || 3 + (int)a->n_fds > RECOVER_LIFELINE_FD)
+        if (!is_main || !s->cfg->output_lifeline || 3 + (int)a->n_fds > RECOVER_LIFELINE_FD)
                 return 0;
         for (size_t i = 0; i < a->n_fd_map; i++)
                 if (a->fd_map[i].target == RECOVER_LIFELINE_FD || a->fd_map[i].target == RECOVER_LIFELINE_FD + 1)

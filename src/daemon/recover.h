@@ -41,9 +41,11 @@ void recover_forget(struct manager *m, const char *name);
 void recover_clean_exit(struct manager *m);
 void recover_free(struct manager *m);
 
-/* The output pipes' lifeline: the main process gets a copy of the read end of its stdout
- * and stderr pipes at RECOVER_LIFELINE_FD (+1), so that the pipes outlive a crashed
- * daemon (no SIGPIPE) and the next one takes them back.  spawn_command() calls prepare
+/* The output pipes' lifeline ([X-Pidvisor] OutputLifeline=yes): the main process gets a
+ * copy of the read end of its stdout and stderr pipes at RECOVER_LIFELINE_FD (+1), so that
+ * the pipes outlive a crashed daemon (no SIGPIPE) and the next one takes them back.  Off
+ * by default: a service then sees exactly what systemd would give it, and after a crash
+ * its output pipes are broken (docs/reexec.md says what that costs).  spawn_command() calls prepare
  * before pv_spawn (it makes the pipes itself and adds them to the fd map) and done after
  * it (the read ends become the service's pipes). */
 #define RECOVER_LIFELINE_FD 510

@@ -1994,6 +1994,7 @@ static const struct key keys[] = {
         { SEC_PIDVISOR, "LogMaxBytes", parse_log_max_bytes, 0 },
         { SEC_PIDVISOR, "NotificationFD", parse_notification_fd, 0 },
         { SEC_PIDVISOR, "LogKeep", parse_unsigned, F(log_keep) },
+        { SEC_PIDVISOR, "OutputLifeline", parse_flag, F(output_lifeline) },
 
         { SEC_INSTALL, "WantedBy", parse_wanted_by, 0 },
 };

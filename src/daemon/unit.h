@@ -237,6 +237,9 @@ struct unit_config {
         int notification_fd;     /* NotificationFD=: s6 readiness on this fd; default -1 */
         uint64_t log_max_bytes;  /* LogMaxBytes=: rotate the log file past it; default 10 MiB */
         unsigned log_keep;       /* LogKeep=: rotated files kept; default 5 */
+        bool output_lifeline;    /* OutputLifeline=: the main process holds copies of its
+                                  * output pipes' read ends at fds 510 and 511, which keep
+                                  * them whole across a daemon crash (recover.c); default no */
 };
 
 /* Reads and checks DIR/NAME.service.  On success *ret is a new config (which may still
