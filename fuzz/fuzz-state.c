@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct saved_state *st = NULL;
         char why[1024];
 
-        if (state_read((const char *)data, size, claim_devnull, NULL, &st, why, sizeof(why)) < 0) {
+        if (state_read((const char *)data, size, claim_devnull, NULL, 0, &st, why, sizeof(why)) < 0) {
                 (void)strlen(why);
                 return 0;
         }

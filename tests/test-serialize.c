@@ -471,7 +471,7 @@ START_TEST(test_round_trip) {
 
         rig_init(&r);
         text = write_state(&r, &keep);
-        ck_assert_msg(state_read(text, strlen(text), claim_copy, &claims, &st, why, sizeof(why)) == 0, "state_read: %s",
+        ck_assert_msg(state_read(text, strlen(text), claim_copy, &claims, 0, &st, why, sizeof(why)) == 0, "state_read: %s",
                       why);
 
         /* Every descriptor the writer named was declared, sorted, and claimed once. */
@@ -719,7 +719,7 @@ static void refused(const char *path, const char *key, json_t *value, int err, c
         else
                 json_object_del(at, key);
         edited = json_dumps(root, JSON_COMPACT);
-        k = state_read(edited, strlen(edited), claim_copy, &claims, &st, why, sizeof(why));
+        k = state_read(edited, strlen(edited), claim_copy, &claims, 0, &st, why, sizeof(why));
         ck_assert_msg(k == err, "%s/%s: state_read returned %d (%s), expected %d", path, key, k, why, err);
         ck_assert_msg(strstr(why, want), "%s/%s: reason \"%s\", expected it to say \"%s\"", path, key, why, want);
         ck_assert_ptr_null(st);
@@ -792,7 +792,7 @@ START_TEST(test_claim_fails) {
 
         rig_init(&r);
         text = write_state(&r, &keep);
-        ck_assert_int_eq(state_read(text, strlen(text), claim_refuse, NULL, &st, why, sizeof(why)), -EINVAL);
+        ck_assert_int_eq(state_read(text, strlen(text), claim_refuse, NULL, 0, &st, why, sizeof(why)), -EINVAL);
         ck_assert_msg(strstr(why, "Bad file descriptor"), "%s", why);
         fdlist_done(&keep);
         free(text);

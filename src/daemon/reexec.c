@@ -335,33 +335,10 @@ failed:
 
 /* ---- the new process ------------------------------------------------------------------- */
 
-/* Inherited descriptors are copied, not taken: until the whole state has been read, the
- * originals stay exactly as they came (open, not close-on-exec), so that the previous
- * binary can be executed again with them if this one cannot read the state. */
-struct claims {
-        int *inherited;
-        size_t n, cap;
-};
-
+/* An inherited descriptor the state names: open, it is the daemon's (close-on-exec is
+ * set again for all of them once the state has been read whole, daemon.c). */
 static int claim_inherited(void *data, int fd) {
-        struct claims *c = data;
-        int copy;
-
-        if (fcntl(fd, F_GETFD) < 0)
-                return negerrno();
-        if (c->n == c->cap) {
-                size_t cap = c->cap ? c->cap * 2 : 1024;
-                int *g = realloc(c->inherited, cap * sizeof(int));
-                if (!g)
-                        return -ENOMEM;
-                c->inherited = g;
-                c->cap = cap;
-        }
-        copy = fcntl(fd, F_DUPFD_CLOEXEC, DAEMON_FD_HIGH);
-        if (copy < 0)
-                return negerrno();
-        c->inherited[c->n++] = fd;
-        return copy;
+        return fcntl(fd, F_GETFD) < 0 ? negerrno() : fd;
 }
 
 static int read_all(int fd, char **ret, size_t *ret_len) {
@@ -424,7 +401,6 @@ static void exec_fallback(int state_fd, int fallback_fd, char **args) {
 }
 
 int reexec_load(int state_fd, int fallback_fd, char **args, struct saved_state **ret) {
-        struct claims claims = { 0 };
         _cleanup_free_ char *text = NULL;
         struct saved_state *st = NULL;
         char why[1024] = "";
@@ -438,27 +414,24 @@ int reexec_load(int state_fd, int fallback_fd, char **args, struct saved_state *
                 r = -EPROTONOSUPPORT;
                 snprintf(why, sizeof(why), "refused because $%s is set (a test setting)", REFUSE_ENV);
         } else
-                r = state_read(text, len, claim_inherited, &claims, &st, why, sizeof(why));
+                /* On error nothing read is freed: every inherited descriptor stays open, as
+                 * it came, for the previous binary. */
+                r = state_read(text, len, claim_inherited, NULL, STATE_READ_KEEP_CLAIMED, &st, why, sizeof(why));
         if (r < 0) {
                 log_error("daemon-reexec: this binary (pidvisor %s) cannot take over the daemon's state: %s",
                           PIDVISOR_VERSION, why);
-                free(claims.inherited);
                 if (fallback_fd >= 0)
                         exec_fallback(state_fd, fallback_fd, args);
                 log_error("daemon-reexec: giving up; the services keep running, and the next `pidvisor daemon` "
                           "with this state directory adopts them (crash recovery)");
                 return r;
         }
-        /* Read whole: the copies are the daemon's now, the originals go. */
-        for (size_t i = 0; i < claims.n; i++)
-                close(claims.inherited[i]);
         for (size_t i = 0; i < st->n_declared; i++)
                 if (!st->claimed[i]) {
                         log_warning("daemon-reexec: descriptor %d was declared but nothing in the state owns it; closed",
                                     st->declared[i]);
                         close(st->declared[i]);
                 }
-        free(claims.inherited);
         safe_close(state_fd);
         safe_close(fallback_fd);
         *ret = st;

@@ -82,8 +82,12 @@ struct saved_state {
 };
 
 /* Parses a state.  On error a negative errno and *why ("service \"web\": \"history\": not
- * an array").  A format this binary does not read is -EPROTONOSUPPORT. */
-int state_read(const char *text, size_t len, state_claim_fd_t claim, void *claim_data,
+ * an array").  A format this binary does not read is -EPROTONOSUPPORT.
+ * STATE_READ_KEEP_CLAIMED: on error, what was read is not freed, so that no descriptor
+ * claimed so far is closed (reexec.c then executes the previous binary with them; the
+ * memory goes with the exec). */
+#define STATE_READ_KEEP_CLAIMED 1u
+int state_read(const char *text, size_t len, state_claim_fd_t claim, void *claim_data, unsigned flags,
                struct saved_state **ret, char *why, size_t why_size);
 /* Frees what the state still owns (services and connections not adopted by then). */
 void saved_state_free(struct saved_state *st);
