@@ -513,6 +513,52 @@ START_TEST(test_reexec_during_stop_timeout) {
 }
 END_TEST
 
+/* The epoll backend (where io_uring is forbidden): its child watches are polls of the
+ * pidfd, which never reap in the kernel; the same guarantees through 20 re-execs. */
+START_TEST(test_reexec_epoll) {
+        static const char *const extra[] = { "--epoll", "--log-level", "info", NULL };
+        struct dl_daemon d;
+        long long restarts = 0;
+        pid_t steady;
+
+        dl_init(&d);
+        dl_write_unit(&d, "steady", "[Service]\nExecStart=%s sleep 1000\n", dl_fixture());
+        dl_write_unit(&d, "crash",
+                      "[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=%s starts %s/starts 30-120 1\nRestart=always\n"
+                      "RestartSec=50ms\n",
+                      dl_fixture(), d.dir);
+        dl_start_full(&d, NULL, extra);
+        dl_assert(&d, dl_log_count(&d, "info: event loop: epoll") == 1, "not on epoll");
+        dl_cli_ok(&d, "start", "steady", "crash", NULL);
+        steady = svc_pid(&d, "steady");
+        for (int i = 0; i < 20; i++) {
+                json_t *svc;
+                reexec_ok(&d);
+                dl_assert(&d, svc_pid(&d, "steady") == steady, "re-exec %d: steady changed", i);
+                svc = dl_status(&d, "crash");
+                dl_assert(&d, dl_int(svc, "restarts") >= restarts, "re-exec %d: the counter went back", i);
+                restarts = dl_int(svc, "restarts");
+                json_decref(svc);
+                dl_sleep_ms(60);
+        }
+        dl_assert(&d, dl_log_count(&d, "info: event loop: epoll") == 21, "a re-exec left the epoll backend");
+        dl_cli_ok(&d, "stop", "crash", NULL);
+        {
+                char path[600];
+                json_t *svc = dl_status(&d, "crash");
+                int lines;
+                snprintf(path, sizeof(path), "%s/starts", d.dir);
+                lines = count_lines(path);
+                dl_assert(&d, lines == dl_int(svc, "restarts") || lines == dl_int(svc, "restarts") + 1,
+                          "%d starts, %lld restarts", lines, dl_int(svc, "restarts"));
+                dl_assert(&d, dl_int(svc, "restarts") >= 10, "only %lld restarts", dl_int(svc, "restarts"));
+                json_decref(svc);
+        }
+        dl_cli_ok(&d, "stop", "steady", NULL);
+        dl_done(&d);
+}
+END_TEST
+
 /* ---- failures ------------------------------------------------------------------------------- */
 
 /* Refused before anything happens: a missing binary, one that does not take over. */
@@ -808,6 +854,7 @@ int main(void) {
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_reexec_during_upgrade);
         tcase_add_test(tc, test_reexec_during_stop_timeout);
+        tcase_add_test(tc, test_reexec_epoll);
         pv_test_add(s, tc, pv_test_need_root());
 
         tc = pv_test_case("failures");
