@@ -3,6 +3,7 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -71,9 +72,15 @@ struct loop {
          * the kernel reaps the child when one completes. */
         bool parking;
         uint32_t n_waitid_in_flight;
+        int park_cancel_res;  /* of the bulk cancellation; PARK_PENDING: not answered yet */
 };
 
 #define TIMERFD_TAG UINT64_MAX
+/* The one cancellation that parks every child watch at once (loop_park_children()). */
+#define PARK_CANCEL_TAG (UINT64_MAX - 1)
+/* 6.6: cancel by opcode (liburing 2.3 and Debian 12's headers predate it). */
+#define PV_IORING_ASYNC_CANCEL_OP (1U << 5)
+#define PARK_PENDING INT_MIN
 
 static inline struct slot *slot_at(const struct loop *l, uint32_t idx) {
         return &l->chunks[idx / SLOT_CHUNK][idx % SLOT_CHUNK];
@@ -379,6 +386,10 @@ static int uring_turn(struct loop *l, struct __kernel_timespec *timeout) {
                 int res = cqe->res;
 
                 n++;
+                if (data == PARK_CANCEL_TAG) {
+                        l->park_cancel_res = res;
+                        continue;
+                }
                 if (data == 0 || idx >= l->n_slots || slot_at(l, idx)->gen != gen)
                         continue;
                 /* Advance first: a handler may arm new requests. */
@@ -553,28 +564,58 @@ usec_t loop_timer_deadline(const struct loop *l, const struct loop_event *ev) {
         return s->ev == ev && s->kind == KIND_TIMER ? s->deadline : 0;
 }
 
-int loop_park_children(struct loop *l) {
-        usec_t give_up = now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
-        bool quit = l->quit;
-
-        l->parking = true;
-        if (l->backend != LOOP_IO_URING || !l->has_waitid)
-                return 0; /* a child watch is a poll there: nothing reaps in the kernel */
+/* Cancels each in-flight WAITID on its own (kernels before 6.6, or if the bulk one failed). */
+static void park_cancel_each(struct loop *l) {
         for (uint32_t i = 1; i < l->n_slots; i++) {
                 struct slot *s = slot_at(l, i);
-                if (s->ev && s->kind == KIND_CHILD_WAITID && s->in_flight && !s->park_cancel) {
+                if (s->kind == KIND_CHILD_WAITID && s->in_flight && !s->park_cancel) {
                         s->park_cancel = true;
                         uring_cancel(l, i);
                 }
         }
+}
+
+int loop_park_children(struct loop *l) {
+        usec_t give_up = now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+        bool quit = l->quit, each = false;
+        struct io_uring_sqe *sqe;
+
+        l->parking = true;
+        if (l->backend != LOOP_IO_URING || !l->has_waitid)
+                return 0; /* a child watch is a poll there: nothing reaps in the kernel */
+        /* One request cancels every WAITID (each cancellation looks its request up in a
+         * list: 1000 of them one by one took 3-4 ms here); a kernel that does not know
+         * IORING_ASYNC_CANCEL_OP answers EINVAL, and each is cancelled on its own. */
+        for (uint32_t i = 1; i < l->n_slots; i++) {
+                struct slot *s = slot_at(l, i);
+                if (s->kind == KIND_CHILD_WAITID && s->in_flight)
+                        s->park_cancel = true;
+        }
+        sqe = l->n_waitid_in_flight ? get_sqe(l) : NULL;
+        l->park_cancel_res = PARK_PENDING;
+        if (sqe) {
+                io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ALL | PV_IORING_ASYNC_CANCEL_OP);
+                sqe->len = PV_IORING_OP_WAITID;
+                io_uring_sqe_set_data64(sqe, PARK_CANCEL_TAG);
+        } else if (l->n_waitid_in_flight) {
+                park_cancel_each(l);
+                each = true;
+        }
         /* Every completion is dispatched as usual meanwhile: an exit reaped before the
          * cancellation reached it runs its handler now, instead of being lost. */
         l->quit = false;
-        while (l->n_waitid_in_flight > 0) {
+        while (l->n_waitid_in_flight > 0 || (!each && l->park_cancel_res == PARK_PENDING && sqe)) {
                 usec_t now = now_usec(CLOCK_MONOTONIC);
                 struct __kernel_timespec ts;
                 int r;
 
+                if (!each && l->park_cancel_res != PARK_PENDING && l->park_cancel_res < 0 &&
+                    l->park_cancel_res != -ENOENT) {
+                        park_cancel_each(l);
+                        each = true;
+                }
+                if (l->n_waitid_in_flight == 0 && l->park_cancel_res != PARK_PENDING)
+                        break;
                 if (now >= give_up) {
                         l->quit = quit;
                         loop_unpark_children(l);

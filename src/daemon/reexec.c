@@ -250,7 +250,7 @@ void reexec_run(struct manager *m) {
         const char **argv = NULL;
         size_t len = 0, n_args = 0;
         int memfd = -EBADF, fallback = -EBADF, r;
-        usec_t t0 = now_usec(CLOCK_MONOTONIC);
+        usec_t t0 = now_usec(CLOCK_MONOTONIC), t_parked;
 
         if (!rx)
                 return;
@@ -259,6 +259,7 @@ void reexec_run(struct manager *m) {
                 return;
         }
         r = loop_park_children(m->loop);
+        t_parked = now_usec(CLOCK_MONOTONIC);
         if (r < 0) {
                 snprintf(why, sizeof(why), "cannot quiet the event loop's child watches: %s", strerror(-r));
                 fail(m, why);
@@ -310,9 +311,9 @@ void reexec_run(struct manager *m) {
                 argv[k] = NULL;
         }
         log_info("daemon-reexec: executing %s (state format %d, %zu bytes, %zu descriptors kept, %zu services; "
-                 "written in %.3f ms)",
-                 rx->binary, STATE_FORMAT, len, keep.n, m->n_services,
-                 (double)(now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
+                 "child watches parked in %.3f ms, state written in %.3f ms)",
+                 rx->binary, STATE_FORMAT, len, keep.n, m->n_services, (double)(t_parked - t0) / 1000.0,
+                 (double)(now_usec(CLOCK_MONOTONIC) - t_parked) / 1000.0);
         /* Exactly these survive the exec; everything else the daemon holds is close-on-exec
          * (the ring, the signalfd, the epoll and timer descriptors, cgroup directories...). */
         set_cloexec(keep.fds, keep.n, false);
