@@ -20,6 +20,13 @@
  *             `pidvisor --version` spawned and waited for: what the CLI costs before it
  *             does anything.
  *
+ *   reexec    `daemon-reexec` with N (1000) running services: from the request to its
+ *             answer, which the new process sends once it has taken everything over, and
+ *             to the answer of a ping sent on a second connection right after the request
+ *             (the control socket answering again).  The daemon's pid, every service's
+ *             pid and state must be the same afterwards.  Floor: the same binary exec'd
+ *             and waited for (`pidvisor --reexec-format`), what any re-exec costs.
+ *
  * The services are bench/stamp (static): it appends 16-byte records (CLOCK_MONOTONIC ns,
  * pid, START or EXIT) to a file with O_APPEND, then crashes (exit 1) or pauses; --nolibc
  * uses bench/stamp-nolibc, the same without libc start-up.  All files live in a fresh
@@ -33,7 +40,7 @@
  * This process makes itself a child subreaper, so that a service a daemon leaves behind
  * comes back to it: it is reported, killed and reaped.
  *
- * Usage: daemon-bench [OPTIONS] [restart] [start] [idle] [stop]     (default: all four)
+ * Usage: daemon-bench [OPTIONS] [restart] [start] [idle] [stop] [reexec]   (default: all)
  */
 
 #include <dirent.h>
@@ -91,6 +98,7 @@ struct options {
         unsigned small;    /* idle */
         unsigned runs;     /* stop: samples per method */
         unsigned settle_ms; /* start: pause before each timing */
+        unsigned reexecs;  /* reexec: timed re-execs */
 };
 
 
@@ -1137,12 +1145,158 @@ static void bench_stop(const struct options *o)
         close(c.sfd);
 }
 
+/* --- 5. daemon-reexec with N services --------------------------------------------------- */
+
+/* "list": every service's pid and state, as "NAME pid STATE" lines sorted by name. */
+static char *list_snapshot(struct daemon *d)
+{
+        json_t *res = ctl_call(d, "list", NULL, 30000), *svc;
+        size_t i, len = 0, cap = 0;
+        char *out = NULL;
+
+        if (!res)
+                return strdup("");
+        json_array_foreach(json_object_get(res, "services"), i, svc) {
+                char line[256];
+                int n = snprintf(line, sizeof(line), "%s %lld %s\n", json_string_value(json_object_get(svc, "name")),
+                                 (long long)json_integer_value(json_object_get(svc, "pid")),
+                                 json_string_value(json_object_get(svc, "state")));
+                if (len + (size_t)n + 1 > cap) {
+                        cap = (len + (size_t)n + 1) * 2;
+                        out = realloc(out, cap);
+                        if (!out)
+                                die("out of memory");
+                }
+                memcpy(out + len, line, (size_t)n + 1);
+                len += (size_t)n;
+        }
+        json_decref(res);
+        return out ? out : strdup("");
+}
+
+static void bench_reexec(const struct options *o)
+{
+        static const char unit_fmt[] =
+                "[Service]\n"
+                "ExecStart=%s pause %s\n"
+                "[X-Pidvisor]\n"
+                "AutoStart=yes\n";
+        char units[PATH_MAX], sfile[PATH_MAX], body[2 * PATH_MAX + 128], *before, *after;
+        uint64_t *t_floor = calloc(o->reexecs, sizeof(uint64_t)), *t_reply = calloc(o->reexecs, sizeof(uint64_t)),
+                 *t_ping = calloc(o->reexecs, sizeof(uint64_t)), *t_self = calloc(o->reexecs, sizeof(uint64_t));
+        struct stats s_floor, s_reply, s_ping, s_self;
+        uint64_t t_begin = now_ns();
+        struct daemon d;
+        long running;
+        size_t total = 0;
+        int sfd;
+
+        if (!t_floor || !t_reply || !t_ping || !t_self)
+                die("out of memory");
+        printf("\n== reexec: daemon-reexec with %u running services ==\n", o->services);
+        printf("%u re-execs, each from the request to its answer and to a ping's answer sent right after\n",
+               o->reexecs);
+        fflush(stdout);
+        path_join(units, sizeof(units), work_dir, "units-reexec");
+        path_join(sfile, sizeof(sfile), work_dir, "stamp-reexec");
+        snprintf(body, sizeof(body), unit_fmt, o->stamp, sfile);
+        write_units(units, "r", o->services, body);
+        sfd = stamp_open(sfile);
+        daemon_spawn(&d, o->pidvisor, units, "reexec", o->epoll);
+        if (stamp_wait(sfd, o->services, 120000, 5, d.pidfd) < 0)
+                die("reexec: only %zu of %u services started; see %s", stamp_count(sfd), o->services, log_path);
+        daemon_wait_socket(&d, 10000);
+        running = count_state(&d, "running", &total);
+        if (running != (long)o->services)
+                problem("reexec: %ld of %zu services running before the re-execs", running, total);
+        before = list_snapshot(&d);
+        sleep_ms(o->settle_ms / 4);
+
+        for (unsigned i = 0; i < o->reexecs; i++) {
+                char *argv[] = { (char *)o->pidvisor, (char *)"--reexec-format", NULL };
+                int a, b, status;
+                uint64_t t0;
+                pid_t pid;
+                char *line;
+                json_t *res;
+
+                /* The floor: the binary exec'd and waited for. */
+                t0 = now_ns();
+                if ((errno = spawn(&pid, o->pidvisor, argv, environ, devnull_fd, devnull_fd, -1)) != 0)
+                        die("posix_spawn %s: %s", o->pidvisor, strerror(errno));
+                status = wait_status(pid);
+                t_floor[i] = now_ns() - t0;
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        die("%s --reexec-format: wait status 0x%x", o->pidvisor, (unsigned)status);
+                sleep_ms(100);
+
+                a = ctl_connect(d.socket);
+                b = ctl_connect(d.socket);
+                if (a < 0 || b < 0)
+                        die("reexec: connect: %s", strerror(-(a < 0 ? a : b)));
+                t0 = now_ns();
+                if (send_request(a, "daemon-reexec", NULL) < 0 || send_request(b, "ping", NULL) < 0)
+                        die("reexec: send: %s", strerror(errno));
+                /* The ping waits behind the re-exec: it is answered by the new process. */
+                line = read_line(b, 30000);
+                t_ping[i] = now_ns() - t0;
+                json_decref(parse_reply(line, "reexec: ping"));
+                free(line);
+                line = read_line(a, 30000);
+                t_reply[i] = now_ns() - t0;
+                res = parse_reply(line, "reexec: daemon-reexec");
+                free(line);
+                t_self[i] = res ? (uint64_t)json_integer_value(json_object_get(res, "usec")) * 1000 : 0;
+                if (res && json_integer_value(json_object_get(res, "pid")) != d.pid)
+                        problem("reexec: the answer comes from pid %lld, not the daemon's %d",
+                                (long long)json_integer_value(json_object_get(res, "pid")), (int)d.pid);
+                json_decref(res);
+                close(a);
+                close(b);
+                if (pid_alive(d.pid) == false)
+                        die("reexec: the daemon died; see %s", log_path);
+                sleep_ms(200);
+        }
+        after = list_snapshot(&d);
+        if (strcmp(before, after) != 0)
+                problem("reexec: the services' pids or states changed across the re-execs");
+        if (stamp_count(sfd) != o->services)
+                problem("reexec: %zu starts recorded for %u services: something was started again", stamp_count(sfd),
+                        o->services);
+        daemon_terminate(&d, 120000, "reexec");
+        check_no_leftovers("reexec");
+        check_cgroup_removed(&d, "reexec");
+
+        s_floor = compute_stats(t_floor, o->reexecs);
+        s_reply = compute_stats(t_reply, o->reexecs);
+        s_ping = compute_stats(t_ping, o->reexecs);
+        s_self = compute_stats(t_self, o->reexecs);
+        print_stats_header();
+        print_stats_row("floor (exec + wait)", o->reexecs, &s_floor, &s_floor);
+        print_stats_row("request -> answer", o->reexecs, &s_reply, &s_floor);
+        print_stats_row("request -> ping answer", o->reexecs, &s_ping, &s_floor);
+        print_stats_row("daemon's own count", o->reexecs, &s_self, &s_floor);
+        printf("summary [reexec]: %u services: request -> answer median %.1f ms p99 %.1f ms; ping answered "
+               "again after median %.1f ms; floor (exec of the binary) median %.1f ms; goal < 50 ms: %s; %.1f s\n",
+               o->services, s_reply.median_us / 1000, s_reply.p99_us / 1000, s_ping.median_us / 1000,
+               s_floor.median_us / 1000, s_reply.p99_us < 50000 ? "met (p99)" : s_reply.median_us < 50000 ? "met (median)" : "NOT met",
+               (double)(now_ns() - t_begin) / 1e9);
+        fflush(stdout);
+        free(before);
+        free(after);
+        free(t_floor);
+        free(t_reply);
+        free(t_ping);
+        free(t_self);
+        close(sfd);
+}
+
 /* --- main ---------------------------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
         fprintf(f,
-                "usage: daemon-bench [OPTIONS] [restart] [start] [idle] [stop]   (default: all)\n"
+                "usage: daemon-bench [OPTIONS] [restart] [start] [idle] [stop] [reexec]   (default: all)\n"
                 "  --pidvisor PATH  the pidvisor binary%s%s\n"
                 "  --stamp PATH     the bench/stamp fixture%s%s\n"
                 "  --nolibc         use bench/stamp-nolibc (x86_64 builds only)\n"
@@ -1156,7 +1310,8 @@ static void usage(FILE *f)
                 "  --seconds N      idle: the window with --services services (30)\n"
                 "  --small N        idle: services of the first, smaller phase (100)\n"
                 "  --runs N         stop: timed stops per method (200)\n"
-                "  --settle-ms N    start: pause before each timed start (2000)\n",
+                "  --settle-ms N    start: pause before each timed start (2000)\n"
+                "  --reexecs N      reexec: timed re-execs (20)\n",
 #ifdef PIDVISOR_PATH
                 "; default ", PIDVISOR_PATH,
 #else
@@ -1173,7 +1328,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
         enum { O_PIDVISOR = 256, O_STAMP, O_DIR, O_KEEP, O_EPOLL, O_CRASHES, O_BLOCK, O_SERVICES,
-               O_ROUNDS, O_SECONDS, O_SMALL, O_RUNS, O_SETTLE, O_NOLIBC, O_HOLD };
+               O_ROUNDS, O_SECONDS, O_SMALL, O_RUNS, O_SETTLE, O_NOLIBC, O_HOLD, O_REEXECS };
         static const struct option longopts[] = {
                 { "pidvisor", required_argument, NULL, O_PIDVISOR },
                 { "stamp", required_argument, NULL, O_STAMP },
@@ -1190,6 +1345,7 @@ int main(int argc, char **argv)
                 { "settle-ms", required_argument, NULL, O_SETTLE },
                 { "nolibc", no_argument, NULL, O_NOLIBC },
                 { "hold", no_argument, NULL, O_HOLD },
+                { "reexecs", required_argument, NULL, O_REEXECS },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -1208,9 +1364,10 @@ int main(int argc, char **argv)
                 .small = 100,
                 .runs = 200,
                 .settle_ms = 2000,
+                .reexecs = 20,
         };
-        bool want[4] = { false }, any = false, hold = false;
-        static const char *const names[4] = { "restart", "start", "idle", "stop" };
+        bool want[5] = { false }, any = false, hold = false;
+        static const char *const names[5] = { "restart", "start", "idle", "stop", "reexec" };
         int c;
 
         bench_name = "daemon-bench";
@@ -1266,6 +1423,9 @@ int main(int argc, char **argv)
                 case O_HOLD:
                         hold = true;
                         break;
+                case O_REEXECS:
+                        o.reexecs = parse_uint("--reexecs", optarg, 1, UINT_MAX);
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -1283,10 +1443,10 @@ int main(int argc, char **argv)
         }
         for (int i = optind; i < argc; i++) {
                 int k;
-                for (k = 0; k < 4; k++)
+                for (k = 0; k < 5; k++)
                         if (strcmp(argv[i], names[k]) == 0)
                                 break;
-                if (k == 4) {
+                if (k == 5) {
                         fprintf(stderr, "daemon-bench: unknown benchmark \"%s\"\n", argv[i]);
                         usage(stderr);
                         return 2;
@@ -1294,7 +1454,7 @@ int main(int argc, char **argv)
                 want[k] = any = true;
         }
         if (!any)
-                want[0] = want[1] = want[2] = want[3] = true;
+                want[0] = want[1] = want[2] = want[3] = want[4] = true;
         if (!o.pidvisor || !o.stamp) {
                 fprintf(stderr, "daemon-bench: give --pidvisor and --stamp\n");
                 return 2;
@@ -1330,6 +1490,8 @@ int main(int argc, char **argv)
                 bench_idle(&o);
         if (want[3])
                 bench_stop(&o);
+        if (want[4])
+                bench_reexec(&o);
 
         return bench_finish(o.keep);
 }

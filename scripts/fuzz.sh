@@ -14,7 +14,7 @@ seconds=${FUZZ_SECONDS:-60}
 # libseccomp 2.5.4 leaks in a case the policy targets reach (tests/lsan.supp).
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 status=0
-for target in unit control policy seccomp-json; do
+for target in unit control policy seccomp-json state; do
   echo "== fuzz-$target for ${seconds}s"
   (cd build/fuzz && ./fuzz/fuzz-$target -max_total_time="$seconds" -max_len=65536 \
      -timeout=10 ../../fuzz/corpus/$target) 2>&1 | tail -n 5 || status=1

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pidvisor/pidvisor.h>
@@ -196,6 +197,60 @@ START_TEST(test_many) {
 }
 END_TEST
 
+/* Parked for an exec (loop_park_children): no child watch may reap in the kernel, so
+ * every exit from then on stays a zombie for the next program; an exit reaped before the
+ * cancellation reached it runs its handler during the park; unparked, the held-back
+ * watches are submitted and every exit comes. */
+START_TEST(test_park_children) {
+        enum { N = 40 };
+        struct loop *l = new_loop(_i);
+        struct rec r = { .loop = l, .quit_after = 1 }, t = { .loop = l, .quit_after = 1 };
+        char *argv[] = { (char *)pv_test_fixture(), "sleep", "30", NULL };
+        struct loop_event *evs = calloc(N, sizeof(*evs)), timer;
+        struct pv_process *ps = calloc(N, sizeof(*ps));
+        struct pv_spawn_attr a;
+
+        pv_spawn_attr_init(&a);
+        a.argv = argv;
+        for (int i = 0; i < N; i++) {
+                ck_assert_int_eq(pv_spawn(&a, &ps[i], NULL, NULL), 0);
+                loop_event_init(&evs[i], on_event, &r);
+                ck_assert_int_eq(loop_child(l, &evs[i], ps[i].pidfd), 0);
+        }
+        /* The watches reach the kernel. */
+        loop_event_init(&timer, on_event, &t);
+        ck_assert_int_eq(loop_timer(l, &timer, now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_MSEC), 0);
+        ck_assert_int_eq(loop_run(l), 0);
+        /* One exits just before the park: on io_uring its watch reaps it at once. */
+        ck_assert_int_eq(pv_process_signal(&ps[0], SIGKILL, NULL), 0);
+        usleep(20000);
+        ck_assert_int_eq(loop_park_children(l), 0);
+        ck_assert_int_le(r.calls, 1);
+        if (_i == LOOP_IO_URING)
+                ck_assert_int_eq(r.calls, 1); /* dispatched during the park, not lost */
+        for (int i = 1; i < N; i++)
+                ck_assert_int_eq(pv_process_signal(&ps[i], SIGKILL, NULL), 0);
+        usleep(100000);
+        for (int i = 1; i < N; i++) {
+                siginfo_t si = { 0 };
+                ck_assert_int_eq(waitid(P_PID, (id_t)ps[i].pid, &si, WEXITED | WNOHANG | WNOWAIT), 0);
+                ck_assert_msg(si.si_pid == ps[i].pid, "child %d was reaped while the loop was parked", i);
+        }
+        loop_unpark_children(l);
+        r.quit_after = N;
+        ck_assert_int_eq(loop_run(l), 0);
+        ck_assert_int_eq(r.calls, N);
+        for (int i = 0; i < N; i++) {
+                ck_assert(!loop_event_armed(&evs[i]));
+                ck_assert_int_eq(pv_process_wait(&ps[i], PV_WAIT_NOHANG, NULL, NULL), -ECHILD);
+                pv_process_release(&ps[i]);
+        }
+        free(evs);
+        free(ps);
+        loop_free(l);
+}
+END_TEST
+
 int main(void) {
         Suite *s = pv_test_suite("loop");
         TCase *tc = pv_test_case("both-backends");
@@ -205,6 +260,7 @@ int main(void) {
         tcase_add_loop_test(tc, test_child_exit, LOOP_IO_URING, LOOP_EPOLL + 1);
         tcase_add_loop_test(tc, test_child_disarm_then_free, LOOP_IO_URING, LOOP_EPOLL + 1);
         tcase_add_loop_test(tc, test_many, LOOP_IO_URING, LOOP_EPOLL + 1);
+        tcase_add_loop_test(tc, test_park_children, LOOP_IO_URING, LOOP_EPOLL + 1);
         pv_test_add(s, tc, NULL);
         return pv_test_main(s);
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -24,8 +25,41 @@ struct client {
         const char *path;
 };
 
-static int client_open(struct client *c) {
+/* A daemon that is coming back (a re-exec that went back to its previous binary, a
+ * restart after a crash) refuses connections for a moment: tried again for this long,
+ * quietly, before saying so. */
+#define CONNECT_RETRY_USEC (2 * USEC_PER_SEC)
+
+static int client_connect(struct client *c) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        usec_t give_up = now_usec(CLOCK_MONOTONIC) + CONNECT_RETRY_USEC;
+        int r;
+
+        if (strlen(c->path) >= sizeof(sa.sun_path)) {
+                fprintf(stderr, "pidvisor: socket path too long: %s\n", c->path);
+                return -ENAMETOOLONG;
+        }
+        strcpy(sa.sun_path, c->path);
+        for (;;) {
+                c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (c->fd < 0)
+                        return negerrno();
+                if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+                        break;
+                r = negerrno();
+                c->fd = safe_close(c->fd);
+                if ((r != -ECONNREFUSED && r != -ENOENT && r != -EAGAIN) || now_usec(CLOCK_MONOTONIC) >= give_up) {
+                        fprintf(stderr, "pidvisor: cannot reach the daemon at %s: %s (is `pidvisor daemon` running?)\n",
+                                c->path, strerror(-r));
+                        return r;
+                }
+                nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+        }
+        c->in = fdopen(dup(c->fd), "re");
+        return c->in ? 0 : -ENOMEM;
+}
+
+static int client_open(struct client *c) {
         char *path = daemon_default_socket();
 
         if (!path) {
@@ -33,20 +67,7 @@ static int client_open(struct client *c) {
                 return -ENOENT;
         }
         c->path = path;
-        if (strlen(path) >= sizeof(sa.sun_path)) {
-                fprintf(stderr, "pidvisor: socket path too long: %s\n", path);
-                return -ENAMETOOLONG;
-        }
-        strcpy(sa.sun_path, path);
-        c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                int r = negerrno();
-                fprintf(stderr, "pidvisor: cannot reach the daemon at %s: %s (is `pidvisor daemon` running?)\n",
-                        path, strerror(-r));
-                return r;
-        }
-        c->in = fdopen(dup(c->fd), "re");
-        return c->in ? 0 : -ENOMEM;
+        return client_connect(c);
 }
 
 static void client_close(struct client *c) {
@@ -73,8 +94,8 @@ static int client_send(struct client *c, int id, const char *cmd, json_t *args) 
         return r;
 }
 
-/* Reads one reply line; NULL at EOF (with a message). */
-static json_t *client_recv(struct client *c) {
+/* Reads one reply line; NULL at EOF (with a message unless quiet). */
+static json_t *client_recv_quiet(struct client *c, bool quiet) {
         char *line = NULL;
         size_t cap = 0;
         ssize_t n = getline(&line, &cap, c->in);
@@ -83,7 +104,8 @@ static json_t *client_recv(struct client *c) {
 
         if (n <= 0) {
                 free(line);
-                fprintf(stderr, "pidvisor: the daemon closed the connection\n");
+                if (!quiet)
+                        fprintf(stderr, "pidvisor: the daemon closed the connection\n");
                 return NULL;
         }
         o = json_loads(line, 0, &err);
@@ -93,13 +115,39 @@ static json_t *client_recv(struct client *c) {
         return o;
 }
 
+static json_t *client_recv(struct client *c) {
+        return client_recv_quiet(c, false);
+}
+
+/* A request that only reads may be sent again on a new connection if the first one was
+ * closed without an answer (a daemon that went back to its previous binary). */
+static bool read_only(const char *cmd) {
+        return !strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "ping");
+}
+
 /* One request, one reply: returns the result (owned), or NULL after printing the error. */
 static json_t *call(struct client *c, const char *cmd, json_t *args) {
         json_t *reply, *result;
+        bool again = read_only(cmd);
 
-        if (client_send(c, 1, cmd, args) < 0)
+        if (again && args)
+                json_incref(args);
+        if (client_send(c, 1, cmd, args) < 0) {
+                if (again)
+                        json_decref(args);
                 return NULL;
-        reply = client_recv(c);
+        }
+        reply = client_recv_quiet(c, again);
+        if (!reply && again) {
+                if (c->in)
+                        fclose(c->in);
+                c->in = NULL;
+                c->fd = safe_close(c->fd);
+                if (client_connect(c) < 0 || client_send(c, 1, cmd, args) < 0)
+                        return NULL;
+                reply = client_recv(c);
+        } else if (again)
+                json_decref(args);
         if (!reply)
                 return NULL;
         if (!json_is_true(json_object_get(reply, "ok"))) {
@@ -350,6 +398,37 @@ static int cmd_upgrade(struct client *c, int argc, char **argv) {
         return failed ? 1 : 0;
 }
 
+/* daemon-reexec [--binary PATH] */
+static int cmd_reexec(struct client *c, int argc, char **argv) {
+        char abs[PATH_MAX];
+        const char *binary = NULL;
+        json_t *res;
+
+        for (int i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "--binary") && i + 1 < argc)
+                        binary = argv[++i];
+                else if (!strncmp(argv[i], "--binary=", 9))
+                        binary = argv[i] + 9;
+                else {
+                        fprintf(stderr, "pidvisor daemon-reexec: unexpected argument \"%s\" (see --help)\n", argv[i]);
+                        return 2;
+                }
+        }
+        /* The daemon's working directory is not ours: it gets an absolute path. */
+        if (binary && binary[0] != '/' && realpath(binary, abs))
+                binary = abs;
+        res = call(c, "daemon-reexec", binary ? json_pack("{s:s}", "binary", binary) : NULL);
+        if (!res)
+                return 1;
+        printf("pid %lld now runs %s (pidvisor %s, state format %lld, %lld services) after %.1f ms\n",
+               (long long)json_integer_value(json_object_get(res, "pid")), str_or(res, "binary", "?"),
+               str_or(res, "version", "?"), (long long)json_integer_value(json_object_get(res, "format")),
+               (long long)json_integer_value(json_object_get(res, "services")),
+               json_integer_value(json_object_get(res, "usec")) / 1000.0);
+        json_decref(res);
+        return 0;
+}
+
 static void print_names(const char *label, json_t *a) {
         size_t i;
         json_t *v;
@@ -426,6 +505,7 @@ int cli_client(const char *cmd, int argc, char **argv) {
                                : !strcmp(cmd, "list")   ? "[--json]"
                                : !strcmp(cmd, "reload") ? "[--restart-changed]"
                                : !strcmp(cmd, "events") ? ""
+                               : !strcmp(cmd, "daemon-reexec") ? "[--binary PATH]"
                                                          : "NAME...");
                         return 0;
                 }
@@ -443,6 +523,8 @@ int cli_client(const char *cmd, int argc, char **argv) {
                 r = cmd_events(&c);
         else if (!strcmp(cmd, "upgrade"))
                 r = cmd_upgrade(&c, argc, argv);
+        else if (!strcmp(cmd, "daemon-reexec"))
+                r = cmd_reexec(&c, argc, argv);
         else
                 r = cmd_jobs(&c, cmd, argc, argv);
         client_close(&c);

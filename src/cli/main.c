@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "daemon/daemon.h"
+#include "daemon/reexec.h"
 
 static const char usage[] =
         "Usage: pidvisor COMMAND [ARGS...]\n"
@@ -22,6 +23,8 @@ static const char usage[] =
         "                                     then the old one drains (no refused connection)\n"
         "  reset-failed NAME...               clear a failed state and the start limit\n"
         "  reload [--restart-changed]         re-read the units directory\n"
+        "  daemon-reexec [--binary PATH]      the daemon executes itself (or PATH) in place,\n"
+        "                                     keeping its services, sockets and state\n"
         "  events                             stream state changes, one JSON object per line\n"
         "  logs NAME [-n N] [-f]              a service's last log lines; -f: and what follows\n"
         "  policy check|show FILE             check a seccomp policy, or show what it resolves\n"
@@ -41,6 +44,10 @@ int main(int argc, char **argv) {
                 fputs(usage, stdout);
                 return 0;
         }
+        /* Asked by a running daemon before it re-executes into this binary: the state
+         * formats this binary reads (src/daemon/reexec.c). */
+        if (cmd && !strcmp(cmd, "--reexec-format"))
+                return reexec_print_formats();
         if (cmd && !strcmp(cmd, "--version")) {
                 printf("pidvisor %s\n", PIDVISOR_VERSION);
                 return 0;
@@ -55,7 +62,8 @@ int main(int argc, char **argv) {
                 return daemon_main(argc - 1, argv + 1);
         if (cmd && (!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "start") ||
                     !strcmp(cmd, "stop") || !strcmp(cmd, "restart") || !strcmp(cmd, "reload") ||
-                    !strcmp(cmd, "reset-failed") || !strcmp(cmd, "events") || !strcmp(cmd, "upgrade")))
+                    !strcmp(cmd, "reset-failed") || !strcmp(cmd, "events") || !strcmp(cmd, "upgrade") ||
+                    !strcmp(cmd, "daemon-reexec")))
                 return cli_client(cmd, argc - 1, argv + 1);
 
         if (cmd)

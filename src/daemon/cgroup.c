@@ -69,6 +69,18 @@ int cgroup_setup(struct manager *m) {
         int fd;
 
         m->cgroup_base_fd = -EBADF;
+        /* After a re-exec: the same directory, even if the daemon has moved into a leaf
+         * of it since (cgroup-limits.c), which /proc/self/cgroup would now name. */
+        if (m->cgroup_base) {
+                fd = open(m->cgroup_base, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        m->cgroup_base_fd = fd;
+                        return 0;
+                }
+                log_warning("cgroups: %s: %s; looking again", m->cgroup_base, strerror(errno));
+                free(m->cgroup_base);
+                m->cgroup_base = NULL;
+        }
         if (!mnt || !own) {
                 log_notice("cgroups: no cgroup v2 hierarchy found; KillMode=control-group "
                            "signals each service's process group instead");

@@ -18,6 +18,8 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "recover.h"
+#include "reexec.h"
 #include "upgrade.h"
 
 #define LINE_MAX_BYTES (64 * 1024)
@@ -51,6 +53,7 @@ static void conn_free(struct conn *c) {
 
         for (size_t i = 0; i < m->n_services; i++)
                 service_drop_waiters_of(m->services[i], c);
+        reexec_drop_conn(m, c);
         loop_disarm(m->loop, &c->io_ev);
         loop_disarm(m->loop, &c->idle_ev);
         safe_close(c->fd);
@@ -222,11 +225,14 @@ static void handle_request(struct conn *c, const char *line, size_t len) {
                                 r = service_restart(s, &why);
                         if (r < 0)
                                 control_reply(c, id, false, NULL, why);
-                        else
+                        else {
+                                recover_set_desired(s, DESIRED_STARTED);
                                 service_add_waiter(s, c, id, WAIT_START);
+                        }
                 }
         } else if (!strcmp(cmd, "stop")) {
                 if ((s = require_service(c, id, args))) {
+                        recover_set_desired(s, DESIRED_STOPPED);
                         deps_stop(s);
                         service_add_waiter(s, c, id, WAIT_STOP);
                 }
@@ -251,6 +257,12 @@ static void handle_request(struct conn *c, const char *line, size_t len) {
                         control_reply(c, id, false, report, msg);
                 } else
                         control_reply(c, id, true, report, NULL);
+        } else if (!strcmp(cmd, "daemon-reexec")) {
+                json_t *b = json_object_get(args, "binary");
+                if (b && !json_is_string(b))
+                        control_reply(c, id, false, NULL, "\"binary\" must be a string");
+                else if (reexec_request(m, c, id, json_string_value(b), msg, sizeof(msg)) < 0)
+                        control_reply(c, id, false, NULL, msg);
         } else if (!strcmp(cmd, "events")) {
                 c->subscribed = true;
                 loop_disarm(m->loop, &c->idle_ev);
@@ -258,7 +270,7 @@ static void handle_request(struct conn *c, const char *line, size_t len) {
         } else {
                 snprintf(msg, sizeof(msg),
                          "unknown command \"%.200s\" (known: ping list status start stop restart "
-                         "upgrade reset-failed reload events)", cmd);
+                         "upgrade reset-failed reload events daemon-reexec)", cmd);
                 control_reply(c, id, false, NULL, msg);
         }
 out:
@@ -390,6 +402,13 @@ struct conn *control_adopt(struct manager *m, int fd, uid_t uid) {
         return c;
 }
 
+void control_restore_conn(struct conn *c) {
+        loop_event_init(&c->io_ev, on_conn_io, c);
+        loop_event_init(&c->idle_ev, on_idle, c);
+        conn_touch(c);
+        conn_arm(c);
+}
+
 void control_handle_line(struct conn *c, const char *line, size_t len) {
         handle_request(c, line, len);
 }
@@ -460,6 +479,9 @@ int control_listen(struct manager *m) {
         mode_t old;
         int fd, r;
 
+        if (m->listen_fd >= 0) /* kept across a re-exec: clients queued meanwhile */
+                goto arm;
+
         if (strlen(path) >= sizeof(sa.sun_path)) {
                 log_error("control socket path too long (at most %zu bytes): %s", sizeof(sa.sun_path) - 1, path);
                 return -ENAMETOOLONG;
@@ -502,10 +524,11 @@ int control_listen(struct manager *m) {
         }
         chmod(path, 0600);
         m->listen_fd = fd;
+arm:
         if (reserve_fd < 0)
                 reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         loop_event_init(&m->listen_ev, on_accept, m);
-        return loop_poll(m->loop, &m->listen_ev, fd, POLLIN);
+        return loop_poll(m->loop, &m->listen_ev, m->listen_fd, POLLIN);
 }
 
 void control_close_all(struct manager *m) {

@@ -15,6 +15,9 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "reexec.h"
+#include "serialize.h"
+#include "timeutil.h"
 
 static const char usage[] =
         "Usage: pidvisor daemon [OPTIONS]\n"
@@ -86,8 +89,49 @@ static void stdin_to_devnull(void) {
         }
 }
 
+/* The options to give again to the binary a re-exec runs: ours, less the re-exec's own. */
+static char **copy_args(int argc, char **argv) {
+        char **args = calloc((size_t)argc + 1, sizeof(char *));
+        size_t k = 0;
+
+        if (!args)
+                return NULL;
+        for (int i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "--reexec-state") || !strcmp(argv[i], "--reexec-fallback")) {
+                        i++;
+                        continue;
+                }
+                if (!strncmp(argv[i], "--reexec-state=", 15) || !strncmp(argv[i], "--reexec-fallback=", 18))
+                        continue;
+                args[k++] = argv[i];
+        }
+        return args;
+}
+
+/* Every descriptor of ours is close-on-exec from here on. */
+static void mark_cloexec(void) {
+        /* Whatever our parent left open for us must not reach the services: from here on
+         * every descriptor of ours is close-on-exec, which is what lets pv_spawn skip a
+         * close_range in each child. */
+        if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+                long max = sysconf(_SC_OPEN_MAX); /* kernels before 5.11 */
+                for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
+                        (void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+        }
+}
+
+static int parse_fd_arg(const char *s, int *ret) {
+        long v;
+
+        if (parse_long(s, 3, 1 << 30, &v) < 0)
+                return -EINVAL;
+        *ret = (int)v;
+        return 0;
+}
+
 int daemon_main(int argc, char **argv) {
-        enum { OPT_UNITS = 256, OPT_SOCKET, OPT_STATE, OPT_LOG_DIR, OPT_LOG_LEVEL, OPT_SUBREAPER, OPT_EPOLL };
+        enum { OPT_UNITS = 256, OPT_SOCKET, OPT_STATE, OPT_LOG_DIR, OPT_LOG_LEVEL, OPT_SUBREAPER, OPT_EPOLL,
+               OPT_REEXEC_STATE, OPT_REEXEC_FALLBACK };
         static const struct option longopts[] = {
                 { "units", required_argument, NULL, OPT_UNITS },
                 { "socket", required_argument, NULL, OPT_SOCKET },
@@ -96,14 +140,19 @@ int daemon_main(int argc, char **argv) {
                 { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
                 { "subreaper", no_argument, NULL, OPT_SUBREAPER },
                 { "epoll", no_argument, NULL, OPT_EPOLL },
+                /* Given by a re-exec (reexec.c), not by people. */
+                { "reexec-state", required_argument, NULL, OPT_REEXEC_STATE },
+                { "reexec-fallback", required_argument, NULL, OPT_REEXEC_FALLBACK },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         struct manager_options o = { 0 };
         char *d_units = NULL, *d_state = NULL, *d_logs = NULL;
         struct manager *m = NULL;
+        struct saved_state *restore = NULL;
+        _cleanup_free_ char **args = NULL;
         bool state_given = false;
-        int c, r, level;
+        int c, r, level, reexec_state = -1, reexec_fallback = -1;
 
         opterr = 0;
         optind = 1;
@@ -140,6 +189,14 @@ int daemon_main(int argc, char **argv) {
                 case OPT_EPOLL:
                         o.force_epoll = true;
                         break;
+                case OPT_REEXEC_STATE:
+                case OPT_REEXEC_FALLBACK:
+                        if (parse_fd_arg(optarg, c == OPT_REEXEC_STATE ? &reexec_state : &reexec_fallback) < 0) {
+                                fprintf(stderr, "pidvisor daemon: --reexec-state/--reexec-fallback \"%s\": "
+                                                "expected a descriptor number\n", optarg);
+                                return 2;
+                        }
+                        break;
                 case ':':
                         fprintf(stderr, "pidvisor daemon: option \"%s\" needs a value\n", argv[optind - 1]);
                         return 2;
@@ -152,6 +209,28 @@ int daemon_main(int argc, char **argv) {
                 fprintf(stderr, "pidvisor daemon: unexpected argument \"%s\"\n", argv[optind]);
                 return 2;
         }
+        args = copy_args(argc, argv);
+        if (!args)
+                return 1;
+        if (reexec_state >= 0) {
+                log_debug("daemon-reexec: main at %llu", (unsigned long long)now_usec(CLOCK_MONOTONIC));
+                /* A re-exec: everything comes from the state, the options included. */
+                stdin_to_devnull();
+                r = reexec_load(reexec_state, reexec_fallback, args, &restore);
+                if (r < 0)
+                        return 1;
+                mark_cloexec();
+                o = restore->opt;
+                o.restore = restore;
+                log_max_level = (enum log_level)restore->log_level;
+                r = manager_new(&m, &o);
+                if (r >= 0)
+                        r = manager_run(m);
+                manager_free(m);
+                saved_state_free(restore);
+                return r < 0 ? 1 : r;
+        }
+        o.args = args;
         r = daemon_default_paths(&d_units, &d_state, &d_logs);
         if (!o.units_dir)
                 o.units_dir = d_units;
@@ -177,14 +256,7 @@ int daemon_main(int argc, char **argv) {
                                 o.socket_path = sock;
                 }
                 stdin_to_devnull();
-                /* Whatever our parent left open for us must not reach the services: from
-                 * here on every descriptor of ours is close-on-exec, which is what lets
-                 * pv_spawn skip a close_range in each child. */
-                if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-                        long max = sysconf(_SC_OPEN_MAX); /* kernels before 5.11 */
-                        for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
-                                (void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
-                }
+                mark_cloexec();
                 r = manager_new(&m, &o);
                 if (r >= 0)
                         r = manager_run(m);

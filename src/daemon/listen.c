@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <pidvisor/pidvisor.h>
@@ -301,6 +302,73 @@ int service_sockets_sync(struct service *s, char *why, size_t why_size) {
         s->listen_keys = TAKE_PTR(keys);
         s->n_listen_fds = n;
         return 0;
+}
+
+/* Whether a socket taken from a process is the one listen_open() made for line l. */
+static bool same_listener(const struct listen_spec *l, const struct pv_listener *t) {
+        const struct socket_address *a = &l->addr;
+
+        if (t->fd < 0 || t->type != a->type)
+                return false;
+        if (a->port_only) {
+                /* Any address, IPv6 where the machine has it, else IPv4: the port decides. */
+                const struct sockaddr_in *in4 = (const struct sockaddr_in *)&t->addr;
+                const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&t->addr;
+                uint16_t port = a->sockaddr.in6.sin6_port;
+                return (t->family == AF_INET6 && in6->sin6_port == port) ||
+                       (t->family == AF_INET && in4->sin_port == port);
+        }
+        if (t->family == AF_UNIX && a->sockaddr.sa.sa_family == AF_UNIX) {
+                /* getsockname() may report the path with or without its trailing NUL. */
+                size_t off = offsetof(struct sockaddr_un, sun_path);
+                const char *x = a->sockaddr.un.sun_path, *y = ((const struct sockaddr_un *)&t->addr)->sun_path;
+                size_t lx = a->len > off ? a->len - off : 0, ly = t->addr_len > off ? t->addr_len - off : 0;
+                while (lx > 0 && x[lx - 1] == 0 && x[0])
+                        lx--;
+                while (ly > 0 && y[ly - 1] == 0 && y[0])
+                        ly--;
+                return lx == ly && memcmp(x, y, lx) == 0;
+        }
+        return t->addr_len == a->len && memcmp(&t->addr, &a->sockaddr, a->len) == 0;
+}
+
+size_t service_sockets_adopt(struct service *s, struct pv_listener *taken, size_t n) {
+        const struct unit_config *c = s->cfg;
+        size_t matched = 0;
+
+        if (!c || c->n_listen == 0 || s->n_listen_fds > 0)
+                return 0;
+        s->listen_fds = calloc(c->n_listen, sizeof(int));
+        s->listen_keys = calloc(c->n_listen, sizeof(char *));
+        if (!s->listen_fds || !s->listen_keys) {
+                free(s->listen_fds);
+                free(s->listen_keys);
+                s->listen_fds = NULL;
+                s->listen_keys = NULL;
+                return 0;
+        }
+        for (size_t i = 0; i < c->n_listen; i++) {
+                s->listen_fds[i] = -EBADF;
+                for (size_t j = 0; j < n; j++)
+                        if (same_listener(&c->listen[i], &taken[j])) {
+                                s->listen_keys[i] = listen_key(c, &c->listen[i]);
+                                if (!s->listen_keys[i])
+                                        break;
+                                s->listen_fds[i] = fd_move_above(taken[j].fd, DAEMON_FD_HIGH);
+                                taken[j].fd = -EBADF;
+                                matched++;
+                                break;
+                        }
+        }
+        /* Only whole entries: the ones not found are bound afresh by the sync. */
+        for (size_t i = 0, k = 0; i < c->n_listen; i++)
+                if (s->listen_fds[i] >= 0) {
+                        s->listen_fds[k] = s->listen_fds[i];
+                        s->listen_keys[k++] = s->listen_keys[i];
+                } else
+                        free(s->listen_keys[i]);
+        s->n_listen_fds = matched;
+        return matched;
 }
 
 /* --- the fd store -------------------------------------------------------------------- */

@@ -28,6 +28,14 @@ int listen_open(const struct unit_config *c, const struct listen_spec *l, int *r
 int service_sockets_sync(struct service *s, char *why, size_t why_size);
 void service_sockets_close(struct service *s);
 
+struct pv_listener;
+/* Crash recovery (recover.c): the [Socket] listeners a running main process still holds,
+ * taken out of it with pidfd_getfd, become the service's again, each matched to its
+ * Listen line by type and address, so that service_sockets_sync() keeps them instead of
+ * binding anew (which would fail, or replace a unix socket's path under the service).
+ * Matched entries are taken (fd set to -1); returns how many were matched. */
+size_t service_sockets_adopt(struct service *s, struct pv_listener *taken, size_t n);
+
 /* FDSTORE=1: keeps fds[i] (setting the entry to -1 when taken) under `name` (NULL:
  * "stored"), up to FileDescriptorStoreMax=; a descriptor of a file already stored is not
  * kept twice.  Logs what it refused. */

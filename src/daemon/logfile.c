@@ -151,6 +151,52 @@ int logfile_open(const char *dir, const char *name, uint64_t max_bytes, unsigned
         return 0;
 }
 
+void logfile_save(const struct logfile *lf, struct logfile_saved *ret) {
+        *ret = (struct logfile_saved){
+                .fd = lf->fd,
+                .path = lf->path,
+                .max_bytes = lf->max_bytes,
+                .keep = lf->keep,
+                .size = lf->size,
+                .rotate_at = lf->rotate_at,
+                .dropped = lf->dropped,
+                .unreported = lf->unreported,
+                .drop_errno = lf->drop_errno,
+                .mid_line = lf->mid_line,
+                .reopen = lf->reopen,
+        };
+}
+
+int logfile_restore(const struct logfile_saved *saved, struct logfile **ret) {
+        _cleanup_close_ int fd = saved->fd;
+        struct logfile *lf;
+
+        if (fd < 0 || !saved->path)
+                return -EBADF;
+        lf = calloc(1, sizeof(*lf));
+        if (!lf)
+                return -ENOMEM;
+        *lf = (struct logfile){
+                .fd = TAKE_FD(fd),
+                .path = strdup(saved->path),
+                .max_bytes = saved->max_bytes,
+                .keep = saved->keep,
+                .size = saved->size,
+                .rotate_at = saved->rotate_at,
+                .dropped = saved->dropped,
+                .unreported = saved->unreported,
+                .drop_errno = saved->drop_errno,
+                .mid_line = saved->mid_line,
+                .reopen = saved->reopen,
+        };
+        if (!lf->path) {
+                logfile_close(lf);
+                return -ENOMEM;
+        }
+        *ret = lf;
+        return 0;
+}
+
 void logfile_close(struct logfile *lf) {
         if (!lf)
                 return;

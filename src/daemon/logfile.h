@@ -26,6 +26,7 @@
  *     TIME pidvisor: N bytes dropped (REASON)
  * comes first, so the file itself shows the gap. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,5 +96,21 @@ void logfile_set_drop_hook(struct logfile *lf, logfile_drop_hook_t hook, void *d
 uint64_t logfile_dropped(const struct logfile *lf);
 /* DIR/NAME.log, as given to logfile_open(). */
 const char *logfile_path(const struct logfile *lf);
+/* What a re-exec of the daemon carries over (serialize.c): the descriptor stays open
+ * across the exec, the counters keep the gap notice and `log_dropped_bytes` exact. */
+struct logfile_saved {
+        int fd;
+        const char *path;
+        uint64_t max_bytes;
+        unsigned keep;
+        uint64_t size, rotate_at, dropped, unreported;
+        int drop_errno;
+        bool mid_line, reopen;
+};
+void logfile_save(const struct logfile *lf, struct logfile_saved *ret);
+/* A log file again from what logfile_save() said: takes saved->fd (also on error), copies
+ * the path.  No batch may be open. */
+int logfile_restore(const struct logfile_saved *saved, struct logfile **ret);
+
 /* Closes the file and frees lf; NULL is fine. */
 void logfile_close(struct logfile *lf);

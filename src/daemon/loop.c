@@ -3,6 +3,7 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@ struct slot {
         uint32_t gen;
         uint8_t kind;
         bool in_flight;        /* a request or registration refers to it */
+        bool parked;           /* a child watch held back while the loop is parked */
+        bool park_cancel;      /* cancelled to be parked: its -ECANCELED is not news */
         int fd;
         uint32_t events;
         usec_t deadline;       /* timers */
@@ -64,9 +67,20 @@ struct loop {
 
         struct loop_stats stats;
         siginfo_t child_info; /* of the child event being dispatched */
+
+        /* Before an exec (loop_park_children): no IORING_OP_WAITID may be in flight, since
+         * the kernel reaps the child when one completes. */
+        bool parking;
+        uint32_t n_waitid_in_flight;
+        int park_cancel_res;  /* of the bulk cancellation; PARK_PENDING: not answered yet */
 };
 
 #define TIMERFD_TAG UINT64_MAX
+/* The one cancellation that parks every child watch at once (loop_park_children()). */
+#define PARK_CANCEL_TAG (UINT64_MAX - 1)
+/* 6.6: cancel by opcode (liburing 2.3 and Debian 12's headers predate it). */
+#define PV_IORING_ASYNC_CANCEL_OP (1U << 5)
+#define PARK_PENDING INT_MIN
 
 static inline struct slot *slot_at(const struct loop *l, uint32_t idx) {
         return &l->chunks[idx / SLOT_CHUNK][idx % SLOT_CHUNK];
@@ -101,6 +115,8 @@ static int slot_alloc(struct loop *l, struct loop_event *ev, enum kind kind, uin
         slot_at(l, idx)->gen++;
         slot_at(l, idx)->kind = (uint8_t)kind;
         slot_at(l, idx)->in_flight = false;
+        slot_at(l, idx)->parked = false;
+        slot_at(l, idx)->park_cancel = false;
         ev->slot = idx;
         *ret = idx;
         return 0;
@@ -109,6 +125,7 @@ static int slot_alloc(struct loop *l, struct loop_event *ev, enum kind kind, uin
 static void slot_release(struct loop *l, uint32_t idx) {
         slot_at(l, idx)->ev = NULL;
         slot_at(l, idx)->in_flight = false;
+        slot_at(l, idx)->parked = false;
         l->free_slots[l->n_free++] = idx;
 }
 
@@ -149,6 +166,8 @@ static int uring_arm(struct loop *l, uint32_t idx) {
         }
         io_uring_sqe_set_data64(sqe, slot_data(l, idx));
         s->in_flight = true;
+        if (s->kind == KIND_CHILD_WAITID)
+                l->n_waitid_in_flight++;
         return 0;
 }
 
@@ -239,6 +258,10 @@ static int arm(struct loop *l, struct loop_event *ev, enum kind kind, int fd, ui
         slot_at(l, idx)->events = events;
         slot_at(l, idx)->deadline = deadline;
         memset(&slot_at(l, idx)->si, 0, sizeof(siginfo_t));
+        if (kind == KIND_CHILD_WAITID && l->parking) {
+                slot_at(l, idx)->parked = true; /* submitted by loop_unpark_children() */
+                return 0;
+        }
         r = l->backend == LOOP_IO_URING ? uring_arm(l, idx) : epoll_arm(l, idx);
         if (r < 0) {
                 ev->slot = 0;
@@ -296,7 +319,16 @@ static void dispatch(struct loop *l, uint32_t idx, int res) {
         struct loop_event *ev = s->ev;
         enum kind kind = (enum kind)s->kind;
 
+        if (kind == KIND_CHILD_WAITID && s->in_flight)
+                l->n_waitid_in_flight--;
         s->in_flight = false;
+        if (ev && s->park_cancel) {
+                s->park_cancel = false;
+                if (res == -ECANCELED) { /* not exited: held back until unparked */
+                        s->parked = true;
+                        return;
+                }
+        }
         if (!ev) { /* disarmed while in flight */
                 slot_release(l, idx);
                 return;
@@ -342,32 +374,51 @@ static void dispatch(struct loop *l, uint32_t idx, int res) {
         ev->handler(ev, res);
 }
 
+/* One wait for completions (at most `timeout`, NULL: no limit) and their handlers. */
+static int uring_turn(struct loop *l, struct __kernel_timespec *timeout) {
+        struct io_uring_cqe *cqe;
+        unsigned head, n = 0;
+        int r;
+
+        if (timeout) {
+                struct io_uring_cqe *first = NULL;
+                r = io_uring_submit_and_wait_timeout(&l->ring, &first, 1, timeout, NULL);
+                if (r == -ETIME)
+                        return r;
+        } else
+                r = io_uring_submit_and_wait(&l->ring, 1);
+        if (r < 0 && r != -EINTR && r != -EBUSY && r != -EAGAIN)
+                return r;
+        l->stats.wakeups++;
+        io_uring_for_each_cqe(&l->ring, head, cqe) {
+                uint64_t data = io_uring_cqe_get_data64(cqe);
+                uint32_t idx = (uint32_t)data, gen = (uint32_t)(data >> 32);
+                int res = cqe->res;
+
+                n++;
+                if (data == PARK_CANCEL_TAG) {
+                        l->park_cancel_res = res;
+                        continue;
+                }
+                if (data == 0 || idx >= l->n_slots || slot_at(l, idx)->gen != gen)
+                        continue;
+                /* Advance first: a handler may arm new requests. */
+                io_uring_cq_advance(&l->ring, n);
+                n = 0;
+                dispatch(l, idx, res);
+                if (l->quit)
+                        break;
+        }
+        if (n)
+                io_uring_cq_advance(&l->ring, n);
+        return 0;
+}
+
 static int run_uring(struct loop *l) {
         while (!l->quit) {
-                struct io_uring_cqe *cqe;
-                unsigned head, n = 0;
-                int r = io_uring_submit_and_wait(&l->ring, 1);
-
-                if (r < 0 && r != -EINTR && r != -EBUSY && r != -EAGAIN)
+                int r = uring_turn(l, NULL);
+                if (r < 0)
                         return r;
-                l->stats.wakeups++;
-                io_uring_for_each_cqe(&l->ring, head, cqe) {
-                        uint64_t data = io_uring_cqe_get_data64(cqe);
-                        uint32_t idx = (uint32_t)data, gen = (uint32_t)(data >> 32);
-                        int res = cqe->res;
-
-                        n++;
-                        if (data == 0 || idx >= l->n_slots || slot_at(l, idx)->gen != gen)
-                                continue;
-                        /* Advance first: a handler may arm new requests. */
-                        io_uring_cq_advance(&l->ring, n);
-                        n = 0;
-                        dispatch(l, idx, res);
-                        if (l->quit)
-                                break;
-                }
-                if (n)
-                        io_uring_cq_advance(&l->ring, n);
         }
         return 0;
 }
@@ -512,6 +563,99 @@ const char *loop_backend_name(const struct loop *l) {
         if (l->backend == LOOP_EPOLL)
                 return "epoll";
         return l->has_waitid ? "io_uring (waitid)" : "io_uring (poll+waitid)";
+}
+
+usec_t loop_timer_deadline(const struct loop *l, const struct loop_event *ev) {
+        const struct slot *s;
+
+        if (!ev->slot)
+                return 0;
+        s = slot_at(l, ev->slot);
+        return s->ev == ev && s->kind == KIND_TIMER ? s->deadline : 0;
+}
+
+/* Cancels each in-flight WAITID on its own (kernels before 6.6, or if the bulk one failed). */
+static void park_cancel_each(struct loop *l) {
+        for (uint32_t i = 1; i < l->n_slots; i++) {
+                struct slot *s = slot_at(l, i);
+                if (s->kind == KIND_CHILD_WAITID && s->in_flight && !s->park_cancel) {
+                        s->park_cancel = true;
+                        uring_cancel(l, i);
+                }
+        }
+}
+
+int loop_park_children(struct loop *l) {
+        usec_t give_up = now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+        bool quit = l->quit, each = false;
+        struct io_uring_sqe *sqe;
+
+        l->parking = true;
+        if (l->backend != LOOP_IO_URING || !l->has_waitid)
+                return 0; /* a child watch is a poll there: nothing reaps in the kernel */
+        /* One request cancels every WAITID (each cancellation looks its request up in a
+         * list: 1000 of them one by one took 3-4 ms here); a kernel that does not know
+         * IORING_ASYNC_CANCEL_OP answers EINVAL, and each is cancelled on its own. */
+        for (uint32_t i = 1; i < l->n_slots; i++) {
+                struct slot *s = slot_at(l, i);
+                if (s->kind == KIND_CHILD_WAITID && s->in_flight)
+                        s->park_cancel = true;
+        }
+        sqe = l->n_waitid_in_flight ? get_sqe(l) : NULL;
+        l->park_cancel_res = PARK_PENDING;
+        if (sqe) {
+                io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ALL | PV_IORING_ASYNC_CANCEL_OP);
+                sqe->len = PV_IORING_OP_WAITID;
+                io_uring_sqe_set_data64(sqe, PARK_CANCEL_TAG);
+        } else if (l->n_waitid_in_flight) {
+                park_cancel_each(l);
+                each = true;
+        }
+        /* Every completion is dispatched as usual meanwhile: an exit reaped before the
+         * cancellation reached it runs its handler now, instead of being lost. */
+        l->quit = false;
+        while (l->n_waitid_in_flight > 0 || (!each && l->park_cancel_res == PARK_PENDING && sqe)) {
+                usec_t now = now_usec(CLOCK_MONOTONIC);
+                struct __kernel_timespec ts;
+                int r;
+
+                if (!each && l->park_cancel_res != PARK_PENDING && l->park_cancel_res < 0 &&
+                    l->park_cancel_res != -ENOENT) {
+                        park_cancel_each(l);
+                        each = true;
+                }
+                if (l->n_waitid_in_flight == 0 && l->park_cancel_res != PARK_PENDING)
+                        break;
+                if (now >= give_up) {
+                        l->quit = quit;
+                        loop_unpark_children(l);
+                        return -ETIMEDOUT;
+                }
+                ts.tv_sec = (long long)((give_up - now) / USEC_PER_SEC);
+                ts.tv_nsec = (long long)((give_up - now) % USEC_PER_SEC) * 1000;
+                r = uring_turn(l, &ts);
+                if (r < 0 && r != -ETIME) {
+                        l->quit = quit;
+                        loop_unpark_children(l);
+                        return r;
+                }
+        }
+        l->quit = l->quit || quit;
+        return 0;
+}
+
+void loop_unpark_children(struct loop *l) {
+        l->parking = false;
+        if (l->backend != LOOP_IO_URING)
+                return;
+        for (uint32_t i = 1; i < l->n_slots; i++) {
+                struct slot *s = slot_at(l, i);
+                if (s->ev && s->parked) {
+                        s->parked = false;
+                        if (uring_arm(l, i) < 0)
+                                s->parked = true; /* the SQ is full: the next unpark tries again */
+                }
+        }
 }
 
 const siginfo_t *loop_child_info(const struct loop *l) {

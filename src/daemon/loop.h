@@ -74,6 +74,22 @@ void loop_event_move(struct loop *l, struct loop_event *from, struct loop_event 
 /* Cancels an armed event (no-op when it is not armed). */
 void loop_disarm(struct loop *l, struct loop_event *ev);
 
+/* The deadline an armed timer event waits for, or 0 when ev is not an armed timer (to
+ * save it across a re-exec). */
+usec_t loop_timer_deadline(const struct loop *l, const struct loop_event *ev);
+
+/* Before execve: IORING_OP_WAITID reaps the child in the kernel when it completes, so a
+ * watch in flight across an exec could take an exit with it.  Cancels every one in
+ * flight and waits (at most 1 s) until the kernel has answered each; a watch that had
+ * reaped its child meanwhile runs its handler as usual, as does any other completion.
+ * Until loop_unpark_children(), new child watches are held back (armed, not submitted),
+ * so that every exit stays a zombie for the next program to wait for.  The epoll backend
+ * and the poll+waitid watches never reap in the kernel: nothing to do there.  0, or a
+ * negative errno (everything unparked again). */
+int loop_park_children(struct loop *l);
+/* The exec did not happen: the held-back watches are submitted. */
+void loop_unpark_children(struct loop *l);
+
 /* Runs until loop_quit(); returns 0 or a fatal negative errno. */
 int loop_run(struct loop *l);
 void loop_quit(struct loop *l);

@@ -23,6 +23,8 @@
 #include "manager.h"
 #include "listen.h"
 #include "notify.h"
+#include "recover.h"
+#include "reexec.h"
 
 /* --- units --------------------------------------------------------------------------- */
 
@@ -102,6 +104,7 @@ static void load_unit(const char *path, struct unit_config **cfg, char **error) 
 static void bind_sockets(struct service *s) {
         char why[768];
 
+        recover_adopt(s); /* after a crash: what still runs keeps its sockets */
         if (service_sockets_sync(s, why, sizeof(why)) < 0) {
                 log_error("%s: %s", s->name, why);
                 service_set_state(s, SERVICE_FAILED, "socket: %s", why);
@@ -138,6 +141,7 @@ static void drop_service(struct manager *m, struct service *s) {
                         m->n_services--;
                         break;
                 }
+        recover_forget(m, s->name);
         cgroup_service_remove(m, s);
         service_free(s);
 }
@@ -465,6 +469,8 @@ static int notify_setup(struct manager *m) {
 
         if (asprintf(&m->notify_path, "%s/notify", m->opt.state_dir) < 0)
                 return -ENOMEM;
+        if (m->notify_fd >= 0) /* kept across a re-exec */
+                goto arm;
         if (strlen(m->notify_path) >= sizeof(sa.sun_path)) {
                 log_error("notify socket path too long: %s", m->notify_path);
                 return -ENAMETOOLONG;
@@ -484,8 +490,9 @@ static int notify_setup(struct manager *m) {
         /* Services of other users (User=) must be able to send. */
         chmod(m->notify_path, 0666);
         m->notify_fd = fd;
+arm:
         loop_event_init(&m->notify_ev, on_notify, m);
-        return loop_poll(m->loop, &m->notify_ev, fd, POLLIN);
+        return loop_poll(m->loop, &m->notify_ev, m->notify_fd, POLLIN);
 }
 
 static void on_signal(struct loop_event *ev, int res) {
@@ -672,6 +679,9 @@ int manager_new(struct manager **ret, const struct manager_options *opt) {
                         log_warning("cannot raise the open file limit to %llu: %s",
                                     (unsigned long long)raised.rlim_max, strerror(errno));
         }
+        /* After a re-exec: the descriptors and counters of the state, not fresh ones. */
+        if (opt->restore)
+                reexec_adopt_manager(m, opt->restore);
 
         r = loop_new(&m->loop, opt->force_epoll, &why_epoll);
         if (r < 0) {
@@ -705,7 +715,7 @@ int manager_new(struct manager **ret, const struct manager_options *opt) {
                         mkdir_p(sockdir, 0755);
                 }
         }
-        r = lock_state_dir(m);
+        r = m->lock_fd >= 0 ? 0 : lock_state_dir(m);
         if (r < 0)
                 return r;
         /* Without --log-dir, logs live beside the state they belong to. */
@@ -724,11 +734,20 @@ int manager_new(struct manager **ret, const struct manager_options *opt) {
         r = pv_policy_cache_new(&m->policy_cache);
         if (r < 0)
                 return r;
-        r = manager_reload(m, false, &report);
-        json_decref(report);
+        /* The records a crashed daemon left (not after a re-exec: they are ours). */
+        r = recover_load(m);
         if (r < 0)
                 return r;
-        log_info("loaded %zu units from %s", m->n_services, opt->units_dir);
+        if (opt->restore)
+                r = reexec_restore(m, opt->restore);
+        else {
+                r = manager_reload(m, false, &report);
+                json_decref(report);
+                if (r >= 0)
+                        log_info("loaded %zu units from %s", m->n_services, opt->units_dir);
+        }
+        if (r < 0)
+                return r;
         return control_listen(m);
 }
 
@@ -736,21 +755,34 @@ int manager_run(struct manager *m) {
         size_t started = 0;
         int r;
 
-        for (size_t i = 0; i < m->n_services; i++) {
-                struct service *s = m->services[i];
-                char why[600];
-                if (s->cfg && s->cfg->auto_start) {
-                        /* In dependency order, in parallel where independent. */
-                        if (deps_start(s, why, sizeof(why)) < 0)
-                                log_error("%s: not started: %s", s->name, why);
-                        started++;
+        if (m->restored) /* a re-exec: everything runs already */
+                reexec_finish(m, m->opt.restore);
+        else {
+                for (size_t i = 0; i < m->n_services; i++) {
+                        struct service *s = m->services[i];
+                        char why[600];
+                        /* AutoStart=, or started by hand before a crash (recover.c). */
+                        if (recover_wants_start(s)) {
+                                /* In dependency order, in parallel where independent. */
+                                if (deps_start(s, why, sizeof(why)) < 0)
+                                        log_error("%s: not started: %s", s->name, why);
+                                started++;
+                        }
                 }
+                recover_loaded_done(m);
+                log_info("ready: %zu units, %zu started, control socket %s", m->n_services, started,
+                         m->opt.socket_path);
         }
-        log_info("ready: %zu units, %zu started, control socket %s", m->n_services, started,
-                 m->opt.socket_path);
-        r = loop_run(m->loop);
+        for (;;) {
+                r = loop_run(m->loop);
+                if (r < 0 || !m->reexec)
+                        break;
+                reexec_run(m); /* returns only when the exec did not happen */
+        }
         if (r < 0)
                 log_error("event loop failed: %s", strerror(-r));
+        else if (m->exiting)
+                recover_clean_exit(m);
         return r < 0 ? r : m->exit_code;
 }
 
@@ -761,6 +793,8 @@ void manager_free(struct manager *m) {
                 control_close_all(m);
                 loop_disarm(m->loop, &m->collect_ev);
         }
+        reexec_free(m);
+        recover_free(m);
         for (size_t i = 0; i < m->n_services; i++) {
                 cgroup_service_remove(m, m->services[i]);
                 service_free(m->services[i]);

@@ -35,6 +35,16 @@ enum service_state {
 #define STDERR_TAIL_MAX 20
 #define STDERR_LINE_MAX 1024
 
+/* What the user last asked of a unit by hand (control start/restart, stop), kept for
+ * crash recovery (recover.c): a unit started by hand is started again by a daemon that
+ * comes back after a crash, one stopped by hand is not, whatever AutoStart= says. */
+enum desired_state {
+        DESIRED_NONE,
+        DESIRED_STARTED,
+        DESIRED_STOPPED,
+        _DESIRED_MAX,
+};
+
 struct exit_record {
         usec_t time;        /* CLOCK_REALTIME µs */
         usec_t runtime;     /* how long that instance ran */
@@ -134,6 +144,9 @@ struct service {
         struct waiter *waiters;
         bool queued;                  /* a start job waiting for its ordering (deps.c) */
         bool stop_queued;             /* a stop job waiting for its dependents to stop */
+
+        enum desired_state desired;   /* started or stopped by hand (recover.c) */
+        bool recover_dirty;           /* its crash-recovery record is to be written again */
 };
 
 struct conn {
@@ -153,6 +166,8 @@ struct conn {
         struct conn *next, *prev;
 };
 
+struct saved_state;
+
 struct manager_options {
         char *units_dir;
         char *socket_path;
@@ -160,6 +175,12 @@ struct manager_options {
         char *log_dir;                /* NULL: STATE-DIR/logs */
         bool subreaper;
         bool force_epoll;
+        /* The options `pidvisor daemon` was given (NULL-terminated), to give them again to
+         * the binary a re-exec runs; NULL: none. */
+        char **args;
+        /* A re-exec's state (reexec.c): the manager is made from it instead of the units
+         * directory.  NULL for a normal start. */
+        struct saved_state *restore;
 };
 
 struct manager {
@@ -201,6 +222,10 @@ struct manager {
         uint64_t rng;        /* xorshift state for RestartJitter= */
         struct rlimit nofile_for_services; /* the limit we were started with */
         struct pv_policy_cache *policy_cache; /* compiled seccomp programs, by content */
+
+        struct reexec *reexec;       /* `daemon-reexec` under way (reexec.c), or NULL */
+        struct recovery *recovery;   /* crash-recovery records (recover.c), or NULL */
+        bool restored;               /* made from a re-exec's state: nothing to start */
 };
 
 /* manager.c */
@@ -234,6 +259,10 @@ void manager_schedule_collect(struct manager *m);
 
 /* service.c */
 struct service *service_new(struct manager *m, const char *name);
+struct service_timers;
+void service_restore_watches(struct service *s, const struct service_timers *t);
+void service_adopt_main(struct service *s, struct pv_process *p, pid_t session, usec_t started_mono,
+                        const int out_fds[2]);
 void service_free(struct service *s);
 int service_start(struct service *s, const char **why);
 int service_stop(struct service *s);
@@ -260,6 +289,8 @@ void control_broadcast_event(struct manager *m, json_t *event); /* steals event 
 bool control_has_subscribers(const struct manager *m);
 void control_reply(struct conn *c, json_t *id, bool ok, json_t *result, const char *error);
 void conn_job_done(struct conn *c);
+/* A connection read from a re-exec's state: armed again (reexec.c). */
+void control_restore_conn(struct conn *c);
 /* A connected client socket becomes a connection (the accept path; the fuzz target). */
 struct conn *control_adopt(struct manager *m, int fd, uid_t uid);
 /* One request line, as if it had been read from the connection. */

@@ -26,6 +26,8 @@
 #include "listen.h"
 #include "logfile.h"
 #include "notify.h"
+#include "recover.h"
+#include "serialize.h"
 #include "upgrade.h"
 #include "intercept.h"
 
@@ -249,6 +251,7 @@ void service_set_state(struct service *s, enum service_state st, const char *fmt
         if (st != s->state)
                 s->state_since = now_usec(CLOCK_REALTIME);
         s->state = st;
+        recover_mark(s);
         log_info("%s: %s%s%s", s->name, service_state_to_string(st), s->reason[0] ? ": " : "",
                  s->reason);
         if (control_has_subscribers(s->m)) /* no JSON built for nobody */
@@ -778,6 +781,7 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
         int pipes[3] = { -1, -1, -1 }, output_fds[2] = { -EBADF, -EBADF }, r;
         int ready_pipe[2] = { -EBADF, -EBADF };
         struct pv_fd_map ready_map;
+        struct recover_lifeline lifeline;
         _cleanup_free_ int *listen_fds = NULL;
         _cleanup_free_ char *listen_names = NULL;
         size_t n_listen = 0;
@@ -914,14 +918,23 @@ static int spawn_command(struct service *s, const struct exec_command *cmd, char
                 close_pair(ready_pipe);
                 goto out;
         }
+        /* Crash recovery: the main process holds a copy of its output pipes' read ends. */
+        r = recover_lifeline_prepare(s, &a, is_main, &lifeline);
+        if (r < 0) {
+                snprintf(why, why_size, "output pipes: %s", strerror(-r));
+                close_pair(ready_pipe);
+                goto out;
+        }
         /* Limits through cgroup v1: the child is born in the cgroups the daemon is in. */
         r = cgroup_limits_spawn_begin(s, why, why_size);
         if (r < 0) {
+                recover_lifeline_done(&lifeline, false, pipes);
                 close_pair(ready_pipe);
                 goto out;
         }
         r = pv_spawn(&a, &s->proc, pipes, &err);
         cgroup_limits_spawn_end(s, r >= 0 ? &s->proc : NULL);
+        recover_lifeline_done(&lifeline, r >= 0, pipes);
         safe_close(ready_pipe[1]);
         if (r < 0)
                 safe_close(ready_pipe[0]);
@@ -1549,6 +1562,7 @@ static void service_set_main_pid(struct service *s, pid_t pid) {
         }
         s->proc = p;
         s->proc_not_child = ppid != getpid();
+        recover_mark(s);
         service_watch_main(s);
         log_info("%s: main process is now %d (MAINPID=)%s", s->name, (int)pid,
                  s->proc_not_child ? ", not a child of pidvisor: its exit status will not be known" : "");
@@ -1801,4 +1815,90 @@ json_t *service_to_json(const struct service *s, bool full) {
                 }
         }
         return o;
+}
+
+/* After a re-exec (reexec.c): every watch again, from the descriptors and the deadlines
+ * the state kept.  A child that exited meanwhile is a zombie: its watch reaps it at once. */
+void service_restore_watches(struct service *s, const struct service_timers *t) {
+        struct loop *l = s->m->loop;
+
+        if (s->log)
+                logfile_set_drop_hook(s->log, copy_dropped, s);
+        if (s->proc.pidfd >= 0)
+                service_watch_main(s);
+        if (s->former.pidfd >= 0) {
+                s->former_ev.handler = on_former_exit;
+                if (loop_child(l, &s->former_ev, s->former.pidfd) < 0)
+                        log_error("%s: cannot watch pid %d", s->name, (int)s->former.pid);
+        }
+        if (t->timer) {
+                s->timer_ev.handler = on_timer;
+                loop_timer(l, &s->timer_ev, t->timer);
+        }
+        if (t->reset) {
+                s->reset_ev.handler = on_reset_timer;
+                loop_timer(l, &s->reset_ev, t->reset);
+        }
+        if (t->watchdog) {
+                s->watchdog_ev.handler = on_watchdog;
+                loop_timer(l, &s->watchdog_ev, t->watchdog);
+        }
+        if (s->ready_fd >= 0) {
+                s->ready_ev.handler = on_ready_fd;
+                if (loop_poll(l, &s->ready_ev, s->ready_fd, POLLIN) < 0)
+                        ready_close(s);
+        }
+        for (int i = 0; i < 2; i++) {
+                struct outpipe *o = &s->out[i];
+                if (o->fd < 0)
+                        continue;
+                o->ev.handler = on_pipe;
+                if (loop_poll(l, &o->ev, o->fd, POLLIN) < 0)
+                        pipe_close(o);
+        }
+        upgrade_restore_watches(s, t->up_timer, t->up_check, t->keep);
+}
+
+/* Crash recovery (recover.c): a main process that still runs after the daemon that
+ * started it died.  It is not our child: watched through its pidfd, its exit status
+ * unknown.  out_fds: the read ends of its output pipes, taken back (-1: none). */
+void service_adopt_main(struct service *s, struct pv_process *p, pid_t session, usec_t started_mono,
+                        const int out_fds[2]) {
+        const struct unit_config *c = s->cfg;
+
+        s->proc = *p;
+        *p = PV_PROCESS_NULL;
+        s->proc.pidfd = fd_move_above(s->proc.pidfd, DAEMON_FD_HIGH);
+        s->proc_not_child = true;
+        s->proc_is_pre = false;
+        s->session = session;
+        s->start_seq = ++s->m->start_seq;
+        s->watchdog_usec = c->watchdog;
+        for (int i = 0; i < 2; i++) {
+                struct outpipe *o = &s->out[i];
+                if (out_fds[i] < 0)
+                        continue;
+                pipe_close(o);
+                o->fd = fd_move_above(out_fds[i], DAEMON_FD_HIGH);
+                fcntl(o->fd, F_SETFL, O_NONBLOCK);
+                o->ev.handler = on_pipe;
+                if (loop_poll(s->m->loop, &o->ev, o->fd, POLLIN) < 0)
+                        pipe_close(o);
+        }
+        if ((out_fds[0] >= 0 || out_fds[1] >= 0) && !s->log && c->std_output.kind == STD_OUTPUT_LOG) {
+                _cleanup_free_ char *error_text = NULL;
+                if (logfile_open(s->m->log_dir, s->name, c->log_max_bytes, c->log_keep, &s->log, &error_text) < 0)
+                        log_error("%s: no log file (%s); its output goes to the daemon's log", s->name,
+                                  error_text ? error_text : "error");
+                else
+                        logfile_set_drop_hook(s->log, copy_dropped, s);
+        }
+        service_watch_main(s);
+        /* Uptime from when it really started, not from now. */
+        s->active_since_mono = started_mono;
+        s->awaiting_ready = false;
+        watchdog_arm(s);
+        upgrade_keep_listeners_later(s);
+        service_set_state(s, SERVICE_RUNNING, "pid %d (adopted after a daemon crash; not a child of this daemon: its "
+                          "exit status will not be known)", (int)s->proc.pid);
 }

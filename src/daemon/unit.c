@@ -2146,6 +2146,7 @@ static const struct key keys[] = {
         { SEC_PIDVISOR, "LogMaxBytes", parse_log_max_bytes, 0 },
         { SEC_PIDVISOR, "NotificationFD", parse_notification_fd, 0 },
         { SEC_PIDVISOR, "LogKeep", parse_unsigned, F(log_keep) },
+        { SEC_PIDVISOR, "OutputLifeline", parse_flag, F(output_lifeline) },
 
         { SEC_INSTALL, "WantedBy", parse_wanted_by, 0 },
 };
@@ -2209,6 +2210,9 @@ void unit_config_free(struct unit_config *u) {
                 return;
         free(u->name);
         free(u->path);
+        free(u->text);
+        free(u->socket_path);
+        free(u->socket_text);
         free(u->description);
         for (size_t i = 0; i < u->n_exec_start; i++)
                 exec_command_done(&u->exec_start[i]);
@@ -2412,8 +2416,21 @@ int unit_load_strings(const char *path, const char *text, size_t len, const char
         if (socket_text)
                 u->hash = fnv1a_more(fnv1a_more(u->hash, "\0socket\0", 8), socket_text, socket_len);
         u->path = strdup(path);
-        if (!u->path)
+        u->text = malloc(len + 1);
+        if (!u->path || !u->text)
                 return -ENOMEM;
+        memcpy(u->text, text ? text : "", len);
+        u->text[len] = 0;
+        u->text_len = len;
+        if (socket_text) {
+                u->socket_path = strdup(socket_path);
+                u->socket_text = malloc(socket_len + 1);
+                if (!u->socket_path || !u->socket_text)
+                        return -ENOMEM;
+                memcpy(u->socket_text, socket_text, socket_len);
+                u->socket_text[socket_len] = 0;
+                u->socket_text_len = socket_len;
+        }
         r = unit_name(&p);
         if (r >= 0)
                 r = conf_parse(path, text, len, sections, assign, &p, &p.diag);

@@ -132,6 +132,14 @@ struct unit_config {
         char *name; /* "web" for web.service */
         char *path;
         uint64_t hash; /* of the file's bytes, to tell whether a reload changed it */
+        /* The bytes it was parsed from, and NAME.socket's (socket_path NULL: none), so that
+         * a re-exec parses again exactly what was loaded, whatever the files say by then
+         * (reexec.c, docs/reexec.md). */
+        char *text;
+        size_t text_len;
+        char *socket_path;
+        char *socket_text;
+        size_t socket_text_len;
 
         /* [Unit] */
         char *description;
@@ -243,6 +251,9 @@ struct unit_config {
         int notification_fd;     /* NotificationFD=: s6 readiness on this fd; default -1 */
         uint64_t log_max_bytes;  /* LogMaxBytes=: rotate the log file past it; default 10 MiB */
         unsigned log_keep;       /* LogKeep=: rotated files kept; default 5 */
+        bool output_lifeline;    /* OutputLifeline=: the main process holds copies of its
+                                  * output pipes' read ends at fds 510 and 511, which keep
+                                  * them whole across a daemon crash (recover.c); default no */
 };
 
 /* Reads and checks DIR/NAME.service.  On success *ret is a new config (which may still

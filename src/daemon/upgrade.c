@@ -15,11 +15,14 @@
 #include "log.h"
 #include "manager.h"
 #include "intercept.h"
+#include "recover.h"
 
 static void on_upgrade_timer(struct loop_event *ev, int res);
 static void on_ready_check(struct loop_event *ev, int res);
 static void on_old_exit(struct loop_event *ev, int res);
 static void kill_session(struct service *s, pid_t sid, int sig);
+static void on_keep(struct loop_event *ev, int res);
+static int watch_old(struct service *s, struct upgrade *up);
 
 /* Time in the daemon's own handlers, for the reply's manager_usec. */
 #define ACCOUNT_BEGIN usec_t account_t0 = now_usec(CLOCK_MONOTONIC)
@@ -146,6 +149,27 @@ static void reply(struct service *s, bool ok) {
         up->conn = NULL;
 }
 
+void upgrade_restore_watches(struct service *s, usec_t timer, usec_t check, usec_t keep) {
+        struct upgrade *up = s->up;
+
+        if (keep) {
+                s->keep_ev.handler = on_keep;
+                loop_timer(s->m->loop, &s->keep_ev, keep);
+        }
+        if (!up)
+                return;
+        if (up->old.pidfd >= 0 && watch_old(s, up) < 0)
+                log_warning("%s: cannot watch the old instance (pid %d) any more", s->name, (int)up->old.pid);
+        if (timer) {
+                up->timer_ev.handler = on_upgrade_timer;
+                loop_timer(s->m->loop, &up->timer_ev, timer);
+        }
+        if (check) {
+                up->check_ev.handler = on_ready_check;
+                loop_timer(s->m->loop, &up->check_ev, check);
+        }
+}
+
 void upgrade_free(struct service *s) {
         struct upgrade *up = s->up;
 
@@ -158,9 +182,10 @@ void upgrade_free(struct service *s) {
         }
         loop_disarm(s->m->loop, &up->timer_ev);
         loop_disarm(s->m->loop, &up->check_ev);
-        if (up->old.pidfd >= 0) {
+        if (up->old.pidfd >= 0 && s->m->loop && (s->removed || s->m->shutting_down)) {
                 /* Freed while the old instance still runs (the unit removed, the daemon
-                 * going away): it is not left unsupervised. */
+                 * going away): it is not left unsupervised.  (Other frees, such as a state
+                 * read that failed, must not touch the processes.) */
                 kill_session(s, up->old_session, SIGKILL);
                 pv_process_signal(&up->old, SIGKILL, NULL);
                 service_adopt_former(s, &up->old, &up->old_ev);
@@ -185,6 +210,7 @@ void upgrade_free(struct service *s) {
         json_decref(up->id);
         free(up);
         s->up = NULL;
+        recover_mark(s);
 }
 
 /* Signals the processes of a session: the old instance's (its main process leads it),
@@ -193,6 +219,9 @@ static void kill_session(struct service *s, pid_t sid, int sig) {
         char line[64];
         FILE *f;
         int fd;
+
+        if (sid <= 0) /* kill(-0) would be our own process group */
+                return;
 
         if (s->cgroup_fd < 0) {
                 if (kill(-sid, sig) < 0 && errno != ESRCH)
@@ -338,6 +367,49 @@ int upgrade_begin(struct service *s, struct conn *c, json_t *id, char *why, size
                           (int)up->old.pid);
         ACCOUNT_END(up);
         return 0;
+}
+
+void upgrade_adopt_old(struct service *s, struct pv_process *old, int phase, usec_t t_drain, usec_t drain_timeout,
+                       int drain_signal) {
+        struct upgrade *up = calloc(1, sizeof(*up));
+        char sig[32];
+
+        if (!up || s->up) {
+                free(up);
+                log_error("%s: cannot take the old instance pid %d back", s->name, (int)old->pid);
+                return;
+        }
+        up->s = s;
+        up->mode = s->cfg->hot_restart;
+        up->old = *old;
+        *old = PV_PROCESS_NULL;
+        up->old.pidfd = fd_move_above(up->old.pidfd, DAEMON_FD_HIGH);
+        up->old_not_child = true;
+        up->out_fd[0] = up->out_fd[1] = -EBADF;
+        up->drain_signal = drain_signal;
+        up->drain_timeout = drain_timeout;
+        up->t_begin = up->t_drain = t_drain;
+        up->phase = phase == UPGRADE_DRAINING ? UPGRADE_DRAINING : UPGRADE_STARTING;
+        loop_event_init(&up->timer_ev, on_upgrade_timer, s);
+        loop_event_init(&up->check_ev, on_ready_check, s);
+        loop_event_init(&up->old_ev, on_old_exit, s);
+        s->up = up;
+        if (watch_old(s, up) < 0)
+                log_warning("%s: cannot watch the old instance (pid %d)", s->name, (int)up->old.pid);
+        if (up->phase == UPGRADE_DRAINING) {
+                log_info("%s: old instance pid %d still draining (%s sent before the crash)", s->name, (int)up->old.pid,
+                         pv_signal_name(drain_signal, sig, sizeof(sig)));
+                if (drain_timeout != USEC_INFINITY)
+                        loop_timer(s->m->loop, &up->timer_ev, t_drain + drain_timeout);
+                return;
+        }
+        /* Nobody knows whether the successor got ready: it goes, the old instance serves
+         * on (its exit comes through upgrade_successor_exited(), which rolls back). */
+        snprintf(up->error, sizeof(up->error), "the daemon restarted during the upgrade");
+        log_notice("%s: the upgrade was under way when the daemon died: successor pid %d killed, pid %d serves on",
+                   s->name, (int)s->proc.pid, (int)up->old.pid);
+        kill_session(s, s->session, SIGKILL);
+        pv_process_signal(&s->proc, SIGKILL, NULL);
 }
 
 bool upgrade_awaits_ready(const struct service *s) {

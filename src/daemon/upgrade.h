@@ -78,6 +78,17 @@ bool upgrade_wants_binds(const struct service *s);
 struct intercept;
 void upgrade_intercept_started(struct service *s, struct intercept *ic);
 void upgrade_bind_answered(struct service *s, struct intercept *ic);
+/* After a re-exec (reexec.c): the old instance's watch, the timers (deadlines, 0: not
+ * armed), and KeepListeners='s (keep). */
+void upgrade_restore_watches(struct service *s, usec_t timer, usec_t check, usec_t keep);
+
+/* Crash recovery (recover.c): an upgrade's old instance that still runs after the daemon
+ * that started the upgrade died (old is taken).  UPGRADE_DRAINING: the drain goes on to
+ * its deadline (t_drain + drain_timeout).  UPGRADE_STARTING: whether the successor (the
+ * adopted main process) got ready is unknown, so it is killed and the old instance is the
+ * main process again. */
+void upgrade_adopt_old(struct service *s, struct pv_process *old, int phase, usec_t t_drain, usec_t drain_timeout,
+                       int drain_signal);
 
 /* The old instance's output pipes for the successor (step 2). */
 void upgrade_share_output(struct service *s, struct pv_stdio stdio[3]);
