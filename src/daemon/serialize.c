@@ -1287,6 +1287,13 @@ static int r_cgroup_limits(struct rctx *r, void *obj, json_t *v) {
         return 0;
 }
 
+/* Adding to struct service: a plain member is one line in service_fields (a pending
+ * seccomp kill's syscall name, `char *seccomp_kill`, would be F_STR(struct service,
+ * seccomp_kill)); a list is a part here.  A list of seccomp listeners (struct intercept)
+ * would be a part "intercepts" whose writer gives, per entry, its listener through w_fd()
+ * (so that it survives the exec) with its pid and flags, and whose reader builds the
+ * entries back, detached, for service_restore_watches() to arm; a listener that is not
+ * carried over makes every notification of the filter fail with ENOSYS. */
 static const struct part service_parts[] = {
         { "cfg", w_cfg, r_cfg },
         { "next_cfg", w_next_cfg, r_next_cfg },
