@@ -136,11 +136,13 @@ void dl_suite_end(void) {
 
 /* ---- paths and files ---- */
 
+/* A program the tests run (as a service, perhaps with a private /tmp): see
+ * pv_test_visible_program(). */
 static const char *env_path(const char *name) {
         const char *p = getenv(name);
 
         ck_assert_msg(p && *p, "%s is not set (run the tests through meson test)", name);
-        return p;
+        return pv_test_visible_program(p);
 }
 
 const char *dl_bin(void) {

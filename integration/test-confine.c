@@ -89,7 +89,7 @@ static char *docker_profile(void) {
         const char *root = getenv("PV_SOURCE_ROOT");
         char *p;
 
-        if (asprintf(&p, "%s/../shared/seccomp/docker-default.json", root ? root : "(PV_SOURCE_ROOT is not set)") < 0)
+        if (asprintf(&p, "%s/tests/data/docker-default.json", root ? root : "(PV_SOURCE_ROOT is not set)") < 0)
                 abort();
         return p;
 }

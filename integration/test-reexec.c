@@ -72,12 +72,18 @@ static bool session_leader(pid_t pid) {
 
 /* Live instances whose environment holds PVTEST_SVC=<prefix><NN>, counted per NN (the
  * services of this suite carry it), in counts[0..n): session leaders only. */
+/* The live (non-zombie) session leaders of each service, by its PVTEST_SVC tag.  A scan
+ * of /proc is not a snapshot: an instance seen early may have died and been restarted
+ * (a higher pid, seen later) within the scan, so pids counted twice are checked again
+ * at the end, and only those still alive together count. */
 static void count_instances(const char *prefix, int *counts, int n) {
         char want[64], path[64], buf[8192];
+        pid_t first[128] = { 0 };
         size_t wl;
         DIR *proc = opendir("/proc");
         struct dirent *de;
 
+        ck_assert_int_le(n, 128);
         memset(counts, 0, (size_t)n * sizeof(int));
         snprintf(want, sizeof(want), "PVTEST_SVC=%s", prefix);
         wl = strlen(want);
@@ -101,8 +107,14 @@ static void count_instances(const char *prefix, int *counts, int n) {
                         size_t el = strnlen(e, (size_t)(len - i));
                         if (el > wl && !strncmp(e, want, wl)) {
                                 int k = atoi(e + wl);
-                                if (k >= 0 && k < n)
+                                if (k >= 0 && k < n) {
+                                        if (counts[k] == 0)
+                                                first[k] = pid;
+                                        else if (dl_proc_state(first[k], NULL) == 'Z' ||
+                                                 dl_proc_state(first[k], NULL) == '?')
+                                                counts[k]--; /* the earlier one is gone: a restart */
                                         counts[k]++;
+                                }
                         }
                         i += (ssize_t)el + 1;
                 }

@@ -41,7 +41,7 @@ static struct pv_seccomp_program *compile(const char *name, unsigned flags) {
         if (strcmp(name, "docker") == 0) {
                 const char *src = getenv("PV_SOURCE_ROOT");
                 ck_assert_ptr_nonnull(src);
-                path = pv_test_fmt("%s/../shared/seccomp/docker-default.json", src);
+                path = pv_test_fmt("%s/tests/data/docker-default.json", src);
         }
         ck_assert_msg(pv_policy_load(path ? path : name, NULL, &p, &err) == 0, "%s: %s", name,
                       err.message);

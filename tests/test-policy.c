@@ -19,7 +19,7 @@
 
 #include "testlib.h"
 
-#define DOCKER_DEFAULT_REL "/../shared/seccomp/docker-default.json"
+#define DOCKER_DEFAULT_REL "/tests/data/docker-default.json"
 
 static const char *policy_dir(void) {
         const char *d = getenv("PIDVISOR_POLICY_DIR");

@@ -764,6 +764,8 @@ START_TEST(test_refused_more) {
         refused("services/0", "waiters", json_pack("[{s:i, s:s, s:i}]", "conn", 12345, "kind", "start", "id", 1), -EINVAL,
                 "a request on connection 12345, which the state does not have");
         refused("", "options", json_pack("{s:s}", "units_dir", "/u"), -EINVAL, "units_dir, socket_path and state_dir are required");
+        /* Found by fuzz-state: status reads the last exit from the history. */
+        refused("services/0", "history", NULL, -EINVAL, "service \"a\": a last exit without a history");
 }
 END_TEST
 

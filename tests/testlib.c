@@ -2,6 +2,8 @@
 #include "testlib.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -93,11 +95,61 @@ int pv_test_main(Suite *s) {
         return failed + n_missing_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* A program under /tmp cannot be executed by a child with a private /tmp (PrivateTmp=,
+ * private_tmp): a build in a clone under /tmp (CI may put it there) would fail those
+ * tests for the wrong reason.  Such a program is copied once to /var/tmp, under a name
+ * made from its path, and the copy is used (refreshed when the build changed it). */
+const char *pv_test_visible_program(const char *path) {
+        static char copies[8][PATH_MAX];
+        static char origs[8][PATH_MAX];
+        static size_t n;
+        char dir[PATH_MAX], tmp[PATH_MAX + 16], *dst;
+        struct stat src_st, dst_st;
+        uint32_t h = 2166136261u;
+        const char *base;
+        int in = -1, out = -1;
+
+        if (strncmp(path, "/tmp/", 5) != 0)
+                return path;
+        for (size_t i = 0; i < n; i++)
+                if (!strcmp(origs[i], path))
+                        return copies[i];
+        ck_assert_msg(n < 8, "too many programs to copy out of /tmp");
+        for (const char *c = path; *c; c++)
+                h = (h ^ (uint8_t)*c) * 16777619u;
+        base = strrchr(path, '/') + 1;
+        snprintf(dir, sizeof(dir), "/var/tmp/pvtest-%u-%08x", (unsigned)getuid(), h);
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                ck_abort_msg("mkdir %s: %s", dir, strerror(errno));
+        dst = copies[n];
+        if (snprintf(dst, PATH_MAX, "%s/%s", dir, base) >= PATH_MAX)
+                ck_abort_msg("path too long: %s", base);
+        ck_assert_msg(stat(path, &src_st) == 0, "stat %s: %s", path, strerror(errno));
+        if (stat(dst, &dst_st) != 0 || dst_st.st_size != src_st.st_size || dst_st.st_mtime < src_st.st_mtime) {
+                char buf[65536];
+                ssize_t r;
+
+                if (snprintf(tmp, sizeof(tmp), "%s.%d", dst, (int)getpid()) >= (int)sizeof(tmp))
+                        ck_abort_msg("path too long: %s", dst);
+                in = open(path, O_RDONLY | O_CLOEXEC);
+                out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+                ck_assert_msg(in >= 0 && out >= 0, "copying %s to %s: %s", path, tmp, strerror(errno));
+                while ((r = read(in, buf, sizeof(buf))) > 0)
+                        ck_assert_int_eq(write(out, buf, (size_t)r), r);
+                close(in);
+                close(out);
+                ck_assert_msg(rename(tmp, dst) == 0, "rename %s: %s", tmp, strerror(errno));
+        }
+        snprintf(origs[n], PATH_MAX, "%s", path);
+        n++;
+        return dst;
+}
+
 const char *pv_test_fixture(void) {
         const char *p = getenv("PV_FIXTURE");
 
         ck_assert_msg(p && *p, "PV_FIXTURE is not set (run the tests through meson test)");
-        return p;
+        return pv_test_visible_program(p);
 }
 
 char *pv_test_read_all(int fd) {

@@ -29,6 +29,9 @@ int pv_test_main(Suite *s);
 
 /* Path of the fixture program (tests/fixtures/pv-fixture), from $PV_FIXTURE. */
 const char *pv_test_fixture(void);
+/* path, or a copy of it outside /tmp when it lies under /tmp (children with a private
+ * /tmp could not execute it). */
+const char *pv_test_visible_program(const char *path);
 /* Reads fd to EOF into a NUL-terminated malloc'd buffer; fails the test on error. */
 char *pv_test_read_all(int fd);
 /* A fresh directory under $TMPDIR (or /tmp); remove it with pv_test_rmtree(). */

@@ -1415,6 +1415,8 @@ static int check_service(struct rctx *r, const struct service *s) {
                 return rfail(r, "ExecStartPre= %zu of %zu", s->pre_index + 1, s->cfg ? s->cfg->n_exec_start_pre : 0);
         if (s->up && (!has_process || s->proc_is_pre))
                 return rfail(r, "an upgrade without a successor");
+        if (s->have_last_exit && !s->history_n)
+                return rfail(r, "a last exit without a history");
         return 0;
 }
 
