@@ -221,12 +221,18 @@ static void on_write(struct loop_event *ev, int res) {
                         record_write(rc, m->services[i], false);
 }
 
+#define RECOVER_COALESCE (20 * USEC_PER_MSEC)
+
 void recover_mark(struct service *s) {
         struct recovery *rc = s->m ? s->m->recovery : NULL;
 
         s->recover_dirty = true;
+        /* One write per burst of changes, at most every RECOVER_COALESCE: a service in a
+         * tight crash loop would otherwise rewrite its record at every restart, on the
+         * restart's own path (measured: about 10% of a crash->restart cycle).  The price is
+         * a window that long in which a daemon crash misses the newest process (docs/reexec.md). */
         if (rc && rc->dir_fd >= 0 && !loop_event_armed(&rc->write_ev))
-                loop_timer(s->m->loop, &rc->write_ev, 1); /* the next turn: one write per change burst */
+                loop_timer(s->m->loop, &rc->write_ev, now_usec(CLOCK_MONOTONIC) + RECOVER_COALESCE);
 }
 
 void recover_set_desired(struct service *s, enum desired_state d) {
