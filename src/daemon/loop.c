@@ -283,6 +283,23 @@ int loop_timer(struct loop *l, struct loop_event *ev, usec_t deadline) {
         return arm(l, ev, KIND_TIMER, -1, 0, deadline ? deadline : 1);
 }
 
+void loop_close_async(struct loop *l, int fd) {
+        struct io_uring_sqe *sqe;
+
+        if (fd < 0)
+                return;
+        if (l->backend == LOOP_IO_URING && (sqe = get_sqe(l))) {
+                /* In an io-wq worker (IOSQE_ASYNC): a close that blocks (a socket with
+                 * SO_LINGER and unsent data, a FUSE file's flush) blocks the worker, not the
+                 * loop.  The completion carries user_data 0 and is ignored. */
+                io_uring_prep_close(sqe, fd);
+                sqe->flags |= IOSQE_ASYNC;
+                io_uring_sqe_set_data64(sqe, 0);
+                return;
+        }
+        close(fd);
+}
+
 void loop_event_move(struct loop *l, struct loop_event *from, struct loop_event *to) {
         uint32_t idx = from->slot;
 

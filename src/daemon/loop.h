@@ -71,6 +71,9 @@ int loop_timer(struct loop *l, struct loop_event *ev, usec_t deadline_monotonic)
  * the completion), without cancelling anything: a child already reaped by an in-flight
  * IORING_OP_WAITID keeps its status.  `to` is disarmed first; `from` ends disarmed. */
 void loop_event_move(struct loop *l, struct loop_event *from, struct loop_event *to);
+/* Closes a descriptor that came from someone untrusted (sd_notify's SCM_RIGHTS) off the
+ * loop's thread where io_uring can (its close may block); a plain close on epoll. */
+void loop_close_async(struct loop *l, int fd);
 /* Cancels an armed event (no-op when it is not armed). */
 void loop_disarm(struct loop *l, struct loop_event *ev);
 

@@ -401,13 +401,15 @@ static void notify_one(struct manager *m) {
                                 n_fds = nf;
                         } else /* a second array: not something sd_notify sends */
                                 for (size_t i = 0; i < nf; i++)
-                                        close(f[i]);
+                                        loop_close_async(m->loop, f[i]);
                 }
         }
         notify_handle(m, buf, n, &mh, cred, fds, n_fds);
+        /* What nobody keeps is closed off the loop's thread: a sender could hand over a
+         * descriptor whose close blocks (SO_LINGER with unsent data) to stall the daemon. */
         for (size_t i = 0; i < n_fds; i++)
                 if (fds[i] >= 0)
-                        close(fds[i]);
+                        loop_close_async(m->loop, fds[i]);
 }
 
 /* One received datagram; descriptors it keeps are set to -1 in fds. */
