@@ -170,6 +170,11 @@ json_t *dl_next_event(struct dl_daemon *d, struct dl_conn *c, const char *name, 
 const char *dl_str(json_t *o, const char *key); /* "" when absent or not a string */
 long long dl_int(json_t *o, const char *key);   /* -1 when absent or not an integer */
 
+/* ---- ports ---- */
+
+/* A TCP port of 127.0.0.1 that was free a moment ago (bound to port 0, closed again). */
+int dl_free_port(void);
+
 /* ---- processes ---- */
 
 /* Reads a pid from a file written by the fixture (waits for it to appear). */

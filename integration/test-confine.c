@@ -221,20 +221,6 @@ static char *capture(struct dl_daemon *d, char *const argv[]) {
         return out;
 }
 
-/* A free TCP port on 127.0.0.1. */
-static int free_port(void) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
-
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-        port = ntohs(a.sin_port);
-        close(fd);
-        return port;
-}
-
 /* Connects to 127.0.0.1:port (retrying while nothing listens yet), sends the request,
  * returns everything the server wrote until it closed. */
 static char *tcp_ask(struct dl_daemon *d, int port, const char *request, int timeout_ms) {
@@ -557,7 +543,7 @@ START_TEST(test_http_server) {
         ck_assert_int_eq(mkdir(www, 0755), 0);
         pv_test_write_file(tf("%s/hello.txt", www), "hello from a confined server\n", 0644);
         for (int i = 0; i < 3; i++) {
-                ports[i] = free_port();
+                ports[i] = dl_free_port();
                 dl_write_unit(&d, tf("http%d", i),
                               "[Service]\nExecStart=" PYTHON " -m http.server %d --bind 127.0.0.1 --directory %s\n"
                               "[X-Pidvisor]\nSeccompPolicy=%s\n",
@@ -589,7 +575,7 @@ END_TEST
  * shows, twice (the accept loop goes on). */
 START_TEST(test_c_server) {
         struct dl_daemon d;
-        int port = free_port();
+        int port = dl_free_port();
         pid_t pid;
         char *want;
 

@@ -328,19 +328,6 @@ END_TEST
 
 /* ---- in-flight jobs: an upgrade, a stop timeout ------------------------------------------- */
 
-static int free_port(void) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
-
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-        port = ntohs(a.sin_port);
-        close(fd);
-        return port;
-}
-
 struct load {
         pid_t pid;
         char *out;
@@ -403,7 +390,7 @@ START_TEST(test_reexec_during_upgrade) {
         struct dl_conn c;
         struct load l;
         json_t *r, *svc, *load;
-        int port = free_port();
+        int port = dl_free_port();
         pid_t old, succ;
         int64_t t0;
 
@@ -707,7 +694,7 @@ static bool answered(int port, pid_t *by) {
 START_TEST(test_crash_recovery) {
         struct dl_daemon d;
         pid_t chatty, web, again, by, kept[N_KEPT];
-        int counts[N_KEPT], port = free_port(), lines_dead, lines_after;
+        int counts[N_KEPT], port = dl_free_port(), lines_dead, lines_after;
         char *log_path;
         json_t *svc;
 

@@ -40,20 +40,6 @@ static const char *loader(void) {
         return p;
 }
 
-/* A free TCP port on 127.0.0.1 (bound to port 0, closed again). */
-static int free_port(void) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
-
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-        port = ntohs(a.sin_port);
-        close(fd);
-        return port;
-}
-
 struct load {
         pid_t pid;
         char *out;
@@ -131,7 +117,7 @@ static void upgrades_under_load(void (*write_unit)(struct dl_daemon *d, int port
         struct load l;
         long long pids[N_UPGRADES + 1];
         json_t *svc, *load;
-        int port = free_port();
+        int port = dl_free_port();
         char *fails;
 
         dl_init(&d);
@@ -225,7 +211,6 @@ START_TEST(test_notify_takeover_under_load) {
 }
 END_TEST
 
-
 /* ---- transparent: services that know nothing of LISTEN_FDS ---- */
 
 /* HotRestart=transparent: pv-upserver binds its own socket every time; the successor's
@@ -309,7 +294,7 @@ START_TEST(test_transparent_nginx) {
         struct load l;
         json_t *load;
         char *dir, *conf, addr[64], k[8];
-        int port = free_port();
+        int port = dl_free_port();
         FILE *f;
 
         dl_init(&d);
@@ -376,7 +361,7 @@ START_TEST(test_transparent_python_http) {
         struct load l;
         json_t *load;
         char addr[64];
-        int port = free_port();
+        int port = dl_free_port();
         const int n = 10;
 
         dl_init(&d);
@@ -423,7 +408,7 @@ START_TEST(test_naive_restart_fails) {
         struct dl_daemon d;
         struct load l;
         json_t *load;
-        int port = free_port();
+        int port = dl_free_port();
         char *fails;
 
         dl_init(&d);
@@ -481,7 +466,7 @@ START_TEST(test_upgrade_errors) {
         json_t *svc;
         char *err;
         long long pid;
-        int port = free_port();
+        int port = dl_free_port();
 
         dl_init(&d);
         dl_write_unit(&d, "web", "[Service]\nExecStart=%s --bind 127.0.0.1:%d --tag v\n[X-Pidvisor]\nHotRestart=takeover\n",
@@ -598,7 +583,6 @@ START_TEST(test_upgrade_errors) {
 }
 END_TEST
 
-
 /* pidfd_getfd needs ptrace access: a daemon running as nobody cannot take the sockets of
  * a service that made itself non-dumpable.  The upgrade is refused with what the kernel
  * wants, and the service goes on serving. */
@@ -609,7 +593,7 @@ START_TEST(test_takeover_eperm) {
         struct dl_daemon d;
         json_t *svc;
         char *err;
-        int port = free_port();
+        int port = dl_free_port();
 
         dl_init(&d);
         ck_assert_int_eq(chown(d.dir, 65534, 65534), 0);
@@ -644,7 +628,7 @@ START_TEST(test_keep_listeners_crash) {
         struct dl_daemon d;
         struct load l;
         json_t *svc, *load;
-        int port = free_port();
+        int port = dl_free_port();
         char *fails;
 
         dl_init(&d);
