@@ -18,6 +18,7 @@
 #include "lib/util.h"
 #include "log.h"
 #include "manager.h"
+#include "proc.h"
 
 static char *cgroup2_mount(void) {
         FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -198,16 +199,12 @@ static bool only_dying(int dirfd, const char *name) {
                 return false;
         }
         while (ok && fgets(line, sizeof(line), f)) {
-                char stat[64], buf[512], *paren;
-                FILE *p;
+                struct proc_stat st;
+                int r = proc_stat_read(atoi(line), &st);
 
-                snprintf(stat, sizeof(stat), "/proc/%d/stat", atoi(line));
-                p = fopen(stat, "re");
-                if (!p)
+                if (r == -ESRCH)
                         continue; /* gone */
-                if (fgets(buf, sizeof(buf), p) && (paren = strrchr(buf, ')')) && paren[1] == ' ')
-                        ok = paren[2] == 'Z' || paren[2] == 'X';
-                fclose(p);
+                ok = r == 0 && (st.state == 'Z' || st.state == 'X');
         }
         fclose(f);
         return ok;

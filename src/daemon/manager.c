@@ -23,6 +23,7 @@
 #include "manager.h"
 #include "listen.h"
 #include "notify.h"
+#include "proc.h"
 #include "recover.h"
 #include "reexec.h"
 
@@ -330,22 +331,16 @@ struct service *manager_service_of_pid(struct manager *m, pid_t pid) {
                         fclose(f);
                 return NULL;
         }
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        f = fopen(path, "re");
-        if (f && fgets(line, sizeof(line), f)) {
-                const char *close_paren = strrchr(line, ')');
-                int session = 0;
-                if (close_paren && sscanf(close_paren + 2, "%*c %*d %*d %d", &session) == 1)
-                        for (size_t i = 0; i < m->n_services; i++) {
-                                struct service *s = m->services[i];
-                                if (service_is_active(s) && s->session == session) {
-                                        fclose(f);
-                                        return s;
-                                }
-                        }
+        {
+                struct proc_stat st;
+                if (proc_stat_read(pid, &st) < 0)
+                        return NULL;
+                for (size_t i = 0; i < m->n_services; i++) {
+                        struct service *s = m->services[i];
+                        if (service_is_active(s) && s->session == st.session)
+                                return s;
+                }
         }
-        if (f)
-                fclose(f);
         return NULL;
 }
 

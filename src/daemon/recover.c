@@ -35,6 +35,7 @@
 #include "lib/util.h"
 #include "listen.h"
 #include "log.h"
+#include "proc.h"
 #include "upgrade.h"
 
 #define RECORD_FORMAT 1
@@ -81,32 +82,18 @@ struct recovery {
 
 /* ---- /proc ------------------------------------------------------------------------------- */
 
-/* Fields of /proc/PID/stat after the command (which may hold spaces and parentheses). */
+/* A live process's start time and session; -ESRCH for a dead one, even if not reaped. */
 static int proc_stat(pid_t pid, uint64_t *start_time, pid_t *session) {
-        char path[64], buf[2048], *p, state = 0;
-        unsigned long long st = 0;
-        int sid = 0, n;
-        FILE *f;
+        struct proc_stat st;
+        int r = proc_stat_read(pid, &st);
 
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        f = fopen(path, "re");
-        if (!f)
-                return -ESRCH;
-        p = fgets(buf, sizeof(buf), f);
-        fclose(f);
-        if (!p || !(p = strrchr(buf, ')')))
-                return -EIO;
-        /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
-         * stime cutime cstime priority nice threads itrealvalue starttime */
-        n = sscanf(p + 2, "%c %*d %*d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state, &sid,
-                   &st);
-        if (n != 3)
-                return -EIO;
-        if (state == 'Z' || state == 'X')
+        if (r < 0)
+                return r;
+        if (st.state == 'Z' || st.state == 'X')
                 return -ESRCH; /* dead, only not reaped yet */
-        *start_time = st;
+        *start_time = st.start_time;
         if (session)
-                *session = sid;
+                *session = st.session;
         return 0;
 }
 

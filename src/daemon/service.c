@@ -26,6 +26,7 @@
 #include "listen.h"
 #include "logfile.h"
 #include "notify.h"
+#include "proc.h"
 #include "recover.h"
 #include "serialize.h"
 #include "upgrade.h"
@@ -1522,8 +1523,6 @@ static void on_former_exit(struct loop_event *ev, int res) {
 static void service_set_main_pid(struct service *s, pid_t pid) {
         struct pv_process p = PV_PROCESS_NULL;
         pid_t ppid = 0;
-        char path[64], line[512];
-        FILE *f;
         int r;
 
         if (s->proc_is_pre || (s->state != SERVICE_RUNNING && s->state != SERVICE_STARTING)) {
@@ -1541,15 +1540,11 @@ static void service_set_main_pid(struct service *s, pid_t pid) {
                 pv_process_release(&p);
                 return;
         }
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        f = fopen(path, "re");
-        if (f && fgets(line, sizeof(line), f)) {
-                const char *close_paren = strrchr(line, ')');
-                if (close_paren)
-                        sscanf(close_paren + 2, "%*c %d", &ppid);
+        {
+                struct proc_stat st;
+                if (proc_stat_read(pid, &st) == 0)
+                        ppid = st.ppid;
         }
-        if (f)
-                fclose(f);
         p.pidfd = fd_move_above(p.pidfd, DAEMON_FD_HIGH);
 
         /* The old main process, if it was our child, is still ours to reap (its watch
@@ -1578,18 +1573,8 @@ void service_seccomp_violation(struct service *s, pid_t pid, const char *syscall
         /* Under PrivatePIDs= our process is the namespace's init and the command is its
          * child (the caller holds it stopped in the notified call, so /proc is current). */
         if (!main && s->cfg && s->cfg->private_pids) {
-                char path[64], line[256];
-                pid_t ppid = 0;
-                FILE *f;
-
-                snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-                f = fopen(path, "re");
-                while (f && fgets(line, sizeof(line), f))
-                        if (sscanf(line, "PPid: %d", &ppid) == 1)
-                                break;
-                if (f)
-                        fclose(f);
-                main = ppid == s->proc.pid;
+                struct proc_stat st;
+                main = proc_stat_read(pid, &st) == 0 && st.ppid == s->proc.pid;
         }
         if (main) {
                 free(s->seccomp_kill);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "manager.h"
 #include "intercept.h"
+#include "proc.h"
 #include "recover.h"
 
 static void on_upgrade_timer(struct loop_event *ev, int res);
@@ -235,23 +236,13 @@ static void kill_session(struct service *s, pid_t sid, int sig) {
                 return;
         }
         while (fgets(line, sizeof(line), f)) {
-                pid_t pid = (pid_t)atoi(line), session = 0;
+                pid_t pid = (pid_t)atoi(line);
+                struct proc_stat st;
                 struct pv_process p;
-                char path[64], stat[512];
-                FILE *st;
 
                 if (pid <= 0 || pv_process_open(pid, &p, NULL) < 0)
                         continue;
-                snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-                st = fopen(path, "re");
-                if (st && fgets(stat, sizeof(stat), st)) {
-                        const char *cp = strrchr(stat, ')');
-                        if (cp)
-                                sscanf(cp + 2, "%*c %*d %*d %d", &session);
-                }
-                if (st)
-                        fclose(st);
-                if (session == sid)
+                if (proc_stat_read(pid, &st) == 0 && st.session == sid)
                         pv_process_signal(&p, sig, NULL);
                 pv_process_release(&p);
         }
