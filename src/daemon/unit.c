@@ -1270,9 +1270,19 @@ static int parse_permyriad(const char *s, bool unbounded, uint64_t *ret) {
         return 0;
 }
 
-/* MemoryMax=, MemoryHigh=: bytes (1024-based suffixes), a share of physical memory, or
- * infinity.  0 is refused, as systemd does: the service could not even start. */
-static int parse_memory_limit(struct parser *p, const struct key *k, unsigned line, const char *value) {
+/* The limits that take an amount, a percentage, or infinity: how each reads its
+ * absolute form, and what to tell the user when a value is wrong. */
+static int parse_memory_bytes(const char *s, uint64_t *ret) {
+        return parse_size(s, ret) < 0 || *ret == 0 || *ret == UINT64_MAX ? -EINVAL : 0;
+}
+
+static int parse_task_count(const char *s, uint64_t *ret) {
+        return parse_u64(s, UINT64_MAX - 1, ret) < 0 || *ret == 0 ? -EINVAL : 0;
+}
+
+static int parse_amount(struct parser *p, const struct key *k, unsigned line, const char *value,
+                        int (*absolute)(const char *s, uint64_t *ret), const char *percent_expected,
+                        const char *expected) {
         struct cg_amount *a = FIELD(p, k, struct cg_amount), v;
 
         if (!*value) {
@@ -1284,46 +1294,34 @@ static int parse_memory_limit(struct parser *p, const struct key *k, unsigned li
         else if (value[strlen(value) - 1] == '%') {
                 v.kind = CG_AMOUNT_PERCENT;
                 if (parse_permyriad(value, false, &v.value) < 0)
-                        return invalid(p, line, k->name, value,
-                                       "a percentage of physical memory above 0% and at most 100%, "
-                                       "with at most two decimals, such as 50% or 12.5%");
+                        return invalid(p, line, k->name, value, percent_expected);
         } else {
                 v.kind = CG_AMOUNT_ABSOLUTE;
-                if (parse_size(value, &v.value) < 0 || v.value == 0 || v.value == UINT64_MAX)
-                        return invalid(p, line, k->name, value,
-                                       "a size in bytes above 0 with an optional K, M, G, T, P or E suffix "
-                                       "(1024-based) such as 512M, a percentage of physical memory such as "
-                                       "50%, or infinity");
+                if (absolute(value, &v.value) < 0)
+                        return invalid(p, line, k->name, value, expected);
         }
         *a = v;
         return 0;
 }
 
+/* MemoryMax=, MemoryHigh=: bytes (1024-based suffixes), a share of physical memory, or
+ * infinity.  0 is refused, as systemd does: the service could not even start. */
+static int parse_memory_limit(struct parser *p, const struct key *k, unsigned line, const char *value) {
+        return parse_amount(p, k, line, value, parse_memory_bytes,
+                            "a percentage of physical memory above 0% and at most 100%, "
+                            "with at most two decimals, such as 50% or 12.5%",
+                            "a size in bytes above 0 with an optional K, M, G, T, P or E suffix "
+                            "(1024-based) such as 512M, a percentage of physical memory such as "
+                            "50%, or infinity");
+}
+
 /* TasksMax=: a number of tasks, a share of the system's maximum, or infinity. */
 static int parse_tasks_max(struct parser *p, const struct key *k, unsigned line, const char *value) {
-        struct cg_amount *a = FIELD(p, k, struct cg_amount), v;
-
-        if (!*value) {
-                *a = (struct cg_amount){ CG_AMOUNT_UNSET, 0 };
-                return 0;
-        }
-        if (strcmp(value, "infinity") == 0)
-                v = (struct cg_amount){ CG_AMOUNT_INFINITY, 0 };
-        else if (value[strlen(value) - 1] == '%') {
-                v.kind = CG_AMOUNT_PERCENT;
-                if (parse_permyriad(value, false, &v.value) < 0)
-                        return invalid(p, line, k->name, value,
-                                       "a percentage of the system's maximum number of tasks above 0% and "
-                                       "at most 100%, with at most two decimals, such as 10%");
-        } else {
-                v.kind = CG_AMOUNT_ABSOLUTE;
-                if (parse_u64(value, UINT64_MAX - 1, &v.value) < 0 || v.value == 0)
-                        return invalid(p, line, k->name, value,
-                                       "a number of tasks from 1 such as 512, a percentage of the system's "
-                                       "maximum such as 10%, or infinity");
-        }
-        *a = v;
-        return 0;
+        return parse_amount(p, k, line, value, parse_task_count,
+                            "a percentage of the system's maximum number of tasks above 0% and "
+                            "at most 100%, with at most two decimals, such as 10%",
+                            "a number of tasks from 1 such as 512, a percentage of the system's "
+                            "maximum such as 10%, or infinity");
 }
 
 /* CPUQuota=: a share of one CPU, above 100% for more than one. */
