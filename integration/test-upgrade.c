@@ -45,11 +45,12 @@ struct load {
         char *out;
 };
 
-static void load_start(struct dl_daemon *d, struct load *l, int port, int conns) {
-        char addr[64], k[16];
+/* pv-load against addr (127.0.0.1:PORT or a unix path), closed loop, `conns`
+ * connections, HTTP requests when http; its summary goes to DIR/load.json. */
+static void load_start_addr(struct dl_daemon *d, struct load *l, const char *addr, int conns, bool http) {
+        char k[16];
         int fd;
 
-        snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
         snprintf(k, sizeof(k), "%d", conns);
         l->out = dl_path(d, "load.json");
         l->pid = fork();
@@ -58,10 +59,18 @@ static void load_start(struct dl_daemon *d, struct load *l, int port, int conns)
                 fd = open(l->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0 || dup2(fd, 1) < 0)
                         _exit(127);
-                execl(loader(), "pv-load", "--addr", addr, "--conns", k, "--duration-ms", "120000", (char *)NULL);
+                execl(loader(), "pv-load", "--addr", addr, "--conns", k, "--duration-ms", "120000",
+                      http ? "--http" : (char *)NULL, (char *)NULL);
                 _exit(127);
         }
         dl_sleep_ms(200); /* it is connecting before anything happens */
+}
+
+static void load_start(struct dl_daemon *d, struct load *l, int port, int conns) {
+        char addr[64];
+
+        snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+        load_start_addr(d, l, addr, conns, false);
 }
 
 /* Stops the load and returns its summary (owned). */
@@ -246,7 +255,6 @@ START_TEST(test_transparent_unix_path) {
         char *path;
         json_t *load, *r;
         struct stat st1, st2;
-        int fd;
 
         dl_init(&d);
         path = dl_path(&d, "web.sock");
@@ -256,18 +264,7 @@ START_TEST(test_transparent_unix_path) {
         dl_cli_ok(&d, "start", "web", NULL);
         dl_sleep_ms(200);
         dl_assert(&d, stat(path, &st1) == 0 && S_ISSOCK(st1.st_mode), "no socket at %s", path);
-        /* pv-load over the unix socket */
-        l.out = dl_path(&d, "load.json");
-        l.pid = fork();
-        ck_assert_int_ge(l.pid, 0);
-        if (l.pid == 0) {
-                fd = open(l.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (fd < 0 || dup2(fd, 1) < 0)
-                        _exit(127);
-                execl(loader(), "pv-load", "--addr", path, "--conns", "4", "--duration-ms", "60000", (char *)NULL);
-                _exit(127);
-        }
-        dl_sleep_ms(200);
+        load_start_addr(&d, &l, path, 4, false); /* over the unix socket */
         for (int i = 0; i < 10; i++) {
                 r = upgrade(&d, "web");
                 json_decref(r);
@@ -293,7 +290,7 @@ START_TEST(test_transparent_nginx) {
         struct dl_daemon d;
         struct load l;
         json_t *load;
-        char *dir, *conf, addr[64], k[8];
+        char *dir, *conf, addr[64];
         int port = dl_free_port();
         FILE *f;
 
@@ -317,19 +314,7 @@ START_TEST(test_transparent_nginx) {
         dl_cli_ok(&d, "start", "nginx", NULL);
         dl_sleep_ms(300);
         snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-        snprintf(k, sizeof(k), "%d", 4);
-        l.out = dl_path(&d, "load.json");
-        l.pid = fork();
-        ck_assert_int_ge(l.pid, 0);
-        if (l.pid == 0) {
-                int fd = open(l.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (fd < 0 || dup2(fd, 1) < 0)
-                        _exit(127);
-                execl(loader(), "pv-load", "--addr", addr, "--conns", k, "--http", "--duration-ms", "120000",
-                      (char *)NULL);
-                _exit(127);
-        }
-        dl_sleep_ms(200);
+        load_start_addr(&d, &l, addr, 4, true);
         for (int i = 0; i < 20; i++) {
                 json_t *r = upgrade(&d, "nginx");
                 dl_assert(&d, !strcmp(dl_str(r, "mode"), "transparent"), "mode %s", dl_str(r, "mode"));
@@ -371,18 +356,7 @@ START_TEST(test_transparent_python_http) {
         dl_cli_ok(&d, "start", "py", NULL);
         dl_sleep_ms(800);
         snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-        l.out = dl_path(&d, "load.json");
-        l.pid = fork();
-        ck_assert_int_ge(l.pid, 0);
-        if (l.pid == 0) {
-                int fd = open(l.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (fd < 0 || dup2(fd, 1) < 0)
-                        _exit(127);
-                execl(loader(), "pv-load", "--addr", addr, "--conns", "4", "--http", "--duration-ms", "120000",
-                      (char *)NULL);
-                _exit(127);
-        }
-        dl_sleep_ms(200);
+        load_start_addr(&d, &l, addr, 4, true);
         for (int i = 0; i < n; i++)
                 json_decref(upgrade(&d, "py"));
         load = load_stop(&d, &l);
