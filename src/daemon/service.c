@@ -752,11 +752,21 @@ static int confine(struct service *s, struct pv_spawn_attr *a, struct sandbox *b
         if (c->policy) {
                 unsigned flags = PV_POLICY_NOTIFY_KILLS | (transparent ? PV_POLICY_NOTIFY_BINDS : 0) |
                                  (c->seccomp_ssb_allow ? PV_POLICY_SSB_ALLOW : 0);
-                int r = pv_policy_cache_get(s->m->policy_cache, c->policy, flags, &b->prog, &err);
-                if (r < 0) {
-                        snprintf(why, why_size, "seccomp policy: %s", err.message);
-                        return r;
+                /* The unit keeps the program it used last: a restart does not rebuild the
+                 * policy's cache key (every rule as text) to find it again. */
+                struct unit_config *uc = s->cfg;
+                if (!uc->prog || uc->prog_flags != flags) {
+                        struct pv_seccomp_program *prog;
+                        int r = pv_policy_cache_get(s->m->policy_cache, c->policy, flags, &prog, &err);
+                        if (r < 0) {
+                                snprintf(why, why_size, "seccomp policy: %s", err.message);
+                                return r;
+                        }
+                        pv_seccomp_program_free(uc->prog);
+                        uc->prog = prog;
+                        uc->prog_flags = flags;
                 }
+                b->prog = pv_seccomp_program_ref(uc->prog);
                 a->seccomp_filter = &b->prog->fprog;
                 a->seccomp_flags = b->prog->flags;
                 b->kills = true;

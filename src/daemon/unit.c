@@ -2240,6 +2240,7 @@ void unit_config_free(struct unit_config *u) {
         free(u->socket_group);
         free(u->fd_name);
         free(u->takeover_datagram);
+        pv_seccomp_program_free(u->prog);
         pv_policy_free(u->policy);
         strv_free(u->read_only_paths);
         strv_free(u->read_write_paths);

@@ -215,6 +215,8 @@ struct unit_config {
          * (SeccompPolicy=, or SystemCallFilter= and friends turned into a policy), so that
          * its errors are the unit's; the daemon compiles it (cached) at the start. */
         struct pv_policy *policy;
+        struct pv_seccomp_program *prog; /* the daemon's: compiled for prog_flags, or NULL */
+        unsigned prog_flags;
         bool seccomp_violation_restart; /* SeccompViolation=restart; default fail */
         bool seccomp_ssb_allow;         /* SeccompSpeculativeStoreBypass=allow; default kernel */
         bool no_new_privs;              /* NoNewPrivileges= */
